@@ -1,0 +1,34 @@
+default_scope = 'mmccr'
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # Checkpoints hold only trained parameters (kilobytes for CoOp).
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [
+    dict(type='ClassSetHook'),  # base classes to train, all to evaluate
+    dict(type='SafeCheckpointHook'),  # weights_only-loadable checkpoints
+    dict(type='RandomStateHook'),  # exact resume of augmentation
+]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+# Works for CUDA (NCCL) and CPU (gloo) processes alike.
+model_wrapper_cfg = dict(
+    type='MMCCRDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=1, deterministic=False)

@@ -1,0 +1,18 @@
+# Offline demo: CoOp + BCE + CCR on generated shapes with a tiny random CLIP.
+# Runs in about a minute on 2 CPU cores; numbers are not meaningful (the
+# CLIP is untrained). It exercises the whole train / validate / test path.
+_base_ = [
+    '../_base_/models/coop_tiny-clip.py',
+    '../_base_/calibrators/ccr.py',
+    '../_base_/datasets/shapes_base2new.py',
+    '../_base_/schedules/sgd_cos_10e.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(calibrators=_base_.calibrators)
+train_cfg = dict(max_epochs=4, val_interval=2)
+param_scheduler = [
+    dict(type='ConstantLR', factor=0.005, by_epoch=True, begin=0, end=1,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=3, by_epoch=True, begin=1, end=4),
+]
+default_hooks = dict(logger=dict(interval=5))

@@ -1,0 +1,254 @@
+"""Base class of mmccr's multi-label datasets.
+
+A subclass only reads its annotation format in :meth:`load_annotations`;
+this class selects the class split (all / base / new), draws and caches the
+few-shot sample, and publishes the metainfo that models and metrics use.
+"""
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+from mmengine.logging import print_log
+
+from mmccr.utils.io import atomic_write_json
+
+from .fewshot import base_new_split, frequency_groups, sample_few_shot
+
+_CLASS_SPLITS = ('all', 'base', 'new')
+
+
+class MultiLabelDataset(BaseDataset):
+    """Multi-label dataset with base/new classes and few-shot sampling.
+
+    Every item has ``img_path`` (or an in-memory ``img``), ``img_id`` and
+    ``gt_label``, an ``int8`` array ``(C,)`` over the *selected* classes
+    with 1 (positive), 0 (negative) or -1 (ignored in evaluation).
+
+    Metainfo after loading:
+
+    * ``classes`` / ``prompt_names``: canonical and prompt names of the
+      selected classes, in canonical order;
+    * ``groups``: indices (into the selected classes) of ``base``, ``new``
+      and, when training counts are known, ``head``, ``medium``, ``tail``;
+    * ``class_counts``: training images per selected class (full pool);
+    * ``shot_counts``: images per selected class in the few-shot sample.
+
+    Args:
+        ann_file (str): annotation file, relative to ``data_root``.
+        data_root (str): dataset folder.
+        data_prefix (dict): image folder, ``dict(img_path='...')``.
+        pipeline (list): transforms.
+        class_split (str): which classes to predict: ``'all'``, ``'base'``
+            (the first ⌈C/2⌉) or ``'new'``. Defaults to ``'all'``.
+        new_class_images (str): with a ``'base'``/``'new'`` split, ``'mask'``
+            keeps images that contain other classes (their labels are simply
+            not predicted), ``'exclude'`` drops them. Defaults to ``'mask'``.
+        num_shots (int, optional): draw a few-shot sample with at least this
+            many images per selected class. Defaults to None (all images).
+        seed (int): seed of the few-shot sample. Defaults to 1.
+        split_dir (str, optional): where few-shot splits and class counts are
+            cached; defaults to ``<data_root>/splits``.
+        prompt_names (Sequence[str] | dict, optional): names used in prompts,
+            as a list over all classes or a dict that renames some.
+        class_counts (str | Sequence[int], optional): training-image counts
+            per class for head/medium/tail: a list over all classes, or an
+            annotation file of the training pool (same format, counted once
+            and cached). Defaults to counting this dataset when
+            ``test_mode=False``.
+        **kwargs: passed to :class:`mmengine.dataset.BaseDataset`.
+    """
+
+    def __init__(self,
+                 ann_file: str = '',
+                 data_root: str = '',
+                 data_prefix: dict = dict(img_path=''),
+                 pipeline: Sequence = (),
+                 class_split: str = 'all',
+                 new_class_images: str = 'mask',
+                 num_shots: Optional[int] = None,
+                 seed: int = 1,
+                 split_dir: Optional[str] = None,
+                 prompt_names: Optional[Union[Sequence[str], dict]] = None,
+                 class_counts: Optional[Union[str, Sequence[int]]] = None,
+                 **kwargs) -> None:
+        if class_split not in _CLASS_SPLITS:
+            raise ValueError(f'class_split must be one of {_CLASS_SPLITS}, '
+                             f'got {class_split!r}')
+        if new_class_images not in ('mask', 'exclude'):
+            raise ValueError("new_class_images must be 'mask' or 'exclude', "
+                             f'got {new_class_images!r}')
+        self.class_split = class_split
+        self.new_class_images = new_class_images
+        self.num_shots = num_shots
+        self.seed = seed
+        self.split_dir = split_dir
+        self.prompt_names = prompt_names
+        self.class_counts = class_counts
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            pipeline=list(pipeline),
+            **kwargs)
+
+    # ------------------------------------------------------------------ #
+    # to implement                                                       #
+    # ------------------------------------------------------------------ #
+    def load_annotations(self, ann_file: str) -> Tuple[List[str], List[dict]]:
+        """Read one annotation file.
+
+        Returns:
+            tuple: the canonical class names (all classes), and one dict per
+            image with ``img_id``, ``img_path`` (relative to the image
+            folder) or ``img``, and ``labels``, an ``int8`` array over all
+            classes.
+        """
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ #
+    # loading                                                            #
+    # ------------------------------------------------------------------ #
+    def load_data_list(self) -> List[dict]:
+        """Load, select classes, sample shots and publish the metainfo."""
+        classes, records = self.load_annotations(self.ann_file)
+        labels = np.stack([r['labels'] for r in records]) if records else \
+            np.zeros((0, len(classes)), np.int8)
+        split = base_new_split(len(classes))
+        selected = list(range(len(classes))) if self.class_split == 'all' \
+            else split[self.class_split]
+        rows = np.arange(len(records))
+        if self.class_split != 'all' and self.new_class_images == 'exclude':
+            others = np.setdiff1d(np.arange(len(classes)), selected)
+            rows = rows[~(labels[:, others] == 1).any(axis=1)]
+        counts_all = self._class_counts(classes, labels)
+        if self.num_shots:
+            rows = self._few_shot_rows(records, labels[:, selected], rows)
+
+        prefix = self.data_prefix.get('img_path', '')
+        data_list = []
+        for row in rows:
+            record = records[row]
+            item = {k: v for k, v in record.items() if k != 'labels'}
+            if 'img_path' in item:
+                item['img_path'] = osp.join(prefix, item['img_path'])
+            item['gt_label'] = labels[row, selected].astype(np.int8)
+            data_list.append(item)
+        self._publish_metainfo(classes, selected, split, counts_all,
+                               labels[rows][:, selected])
+        return data_list
+
+    def _few_shot_rows(self, records: List[dict], labels: np.ndarray,
+                       rows: np.ndarray) -> np.ndarray:
+        """Rows of the few-shot sample, from the split file or sampled."""
+        path = self._split_file()
+        ids = [records[r]['img_id'] for r in rows]
+        if osp.isfile(path):
+            with open(path) as f:
+                saved = json.load(f)
+            index = {str(i): r for i, r in zip(ids, rows, strict=True)}
+            missing = [i for i in saved['img_ids'] if str(i) not in index]
+            if missing:
+                raise ValueError(
+                    f'Few-shot split file {path} names {len(missing)} images '
+                    f'that are not in {self.ann_file} (e.g. {missing[:3]}); '
+                    'delete the split file to draw a new sample.')
+            print_log(f'Loaded the few-shot split {path}', logger='current')
+            return np.array([index[str(i)] for i in saved['img_ids']],
+                            dtype=np.int64)
+        chosen = sample_few_shot(ids, labels[rows], self.num_shots,
+                                 self.seed)
+        chosen_rows = rows[chosen]
+        shot_counts = (labels[chosen_rows] == 1).sum(0).tolist()
+        atomic_write_json(
+            path,
+            dict(
+                ann_file=self.ann_file,
+                class_split=self.class_split,
+                num_shots=self.num_shots,
+                seed=self.seed,
+                img_ids=[records[r]['img_id'] for r in chosen_rows],
+                shot_counts=shot_counts))
+        print_log(f'Drew a {self.num_shots}-shot sample of '
+                  f'{len(chosen_rows)} images (seed {self.seed}); saved '
+                  f'to {path}', logger='current')
+        return chosen_rows
+
+    def source_name(self) -> str:
+        """Names the image pool in split file names (the annotation file)."""
+        return osp.splitext(osp.basename(self.ann_file))[0]
+
+    def _split_file(self) -> str:
+        return osp.join(
+            self._split_dir(),
+            f'{type(self).__name__}_{self.source_name()}_{self.class_split}_'
+            f'{self.num_shots}shot_seed{self.seed}.json')
+
+    def _split_dir(self) -> str:
+        return self.split_dir or osp.join(self.data_root or '.', 'splits')
+
+    def _class_counts(self, classes: List[str],
+                      labels: np.ndarray) -> Optional[List[int]]:
+        """Training-image counts per class (all classes), if known."""
+        source = self.class_counts
+        if source is None:
+            return None if self.test_mode else (labels == 1).sum(0).tolist()
+        if not isinstance(source, str):
+            if len(source) != len(classes):
+                raise ValueError(f'class_counts has {len(source)} entries '
+                                 f'but the dataset has {len(classes)} classes')
+            return [int(c) for c in source]
+        path = source if osp.isabs(source) or not self.data_root else \
+            osp.join(self.data_root, source)
+        cache = osp.join(
+            self._split_dir(),
+            osp.splitext(osp.basename(path))[0] + '_class_counts.json')
+        if osp.isfile(cache):
+            with open(cache) as f:
+                return json.load(f)['class_counts']
+        _, train_records = self.load_annotations(path)
+        counts = np.sum([r['labels'] == 1 for r in train_records],
+                        axis=0).astype(int).tolist()
+        atomic_write_json(cache, dict(ann_file=path, class_counts=counts))
+        return counts
+
+    def _resolve_prompt_names(self, classes: List[str]) -> List[str]:
+        names = self.prompt_names or self._metainfo.get('prompt_names')
+        if names is None:
+            return list(classes)
+        if isinstance(names, dict):
+            return [names.get(c, c) for c in classes]
+        if len(names) != len(classes):
+            raise ValueError(f'prompt_names has {len(names)} entries but the '
+                             f'dataset has {len(classes)} classes')
+        return list(names)
+
+    def _publish_metainfo(self, classes: List[str], selected: List[int],
+                          split: Dict[str, List[int]],
+                          counts: Optional[List[int]],
+                          labels: np.ndarray) -> None:
+        position = {c: i for i, c in enumerate(selected)}
+        groups = {
+            name: [position[c] for c in members if c in position]
+            for name, members in split.items()
+        }
+        if counts is not None:
+            for name, members in frequency_groups(counts).items():
+                groups[name] = [position[c] for c in members if c in position]
+        prompt_names = self._resolve_prompt_names(classes)
+        shot_counts = (labels == 1).sum(0).tolist()
+        self._metainfo.update(
+            classes=[classes[c] for c in selected],
+            prompt_names=[prompt_names[c] for c in selected],
+            class_split=self.class_split,
+            groups=groups,
+            class_counts=None if counts is None else
+            [counts[c] for c in selected],
+            shot_counts=shot_counts)
+        table = ', '.join(f'{classes[c]}: {n}'
+                          for c, n in zip(selected, shot_counts, strict=True))
+        print_log(f'{type(self).__name__} ({self.source_name()}): '
+                  f'{len(labels)} images, {len(selected)} classes '
+                  f'({self.class_split}); positives per class: {table}',
+                  logger='current')

@@ -1,0 +1,26 @@
+"""Packing a sample for the model."""
+import torch
+
+from mmccr.registry import TRANSFORMS
+
+from .base import BaseTransform
+
+
+@TRANSFORMS.register_module()
+class PackInputs(BaseTransform):
+    """Pack a sample as ``inputs`` and ``data_samples``.
+
+    ``inputs`` is the uint8 image ``(3, H, W)``; ``data_samples`` is a dict
+    with ``gt_label`` (float ``(C,)``: 1, 0 or -1) and ``sample_idx``. With
+    ``default_collate`` a batch becomes ``(B, 3, H, W)`` and dicts of
+    ``(B, C)`` / ``(B,)`` tensors.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Pack one sample."""
+        return dict(
+            inputs=results['img'],
+            data_samples=dict(
+                gt_label=torch.as_tensor(results['gt_label'],
+                                         dtype=torch.float32),
+                sample_idx=int(results['sample_idx'])))

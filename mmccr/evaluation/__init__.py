@@ -1,0 +1,3 @@
+"""Evaluation: metric functions and mmengine metrics."""
+from .functional import *  # noqa: F401,F403
+from .metrics import *  # noqa: F401,F403

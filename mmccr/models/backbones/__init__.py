@@ -1,0 +1,4 @@
+"""Frozen backbones."""
+from .clip import CLIPBackbone
+
+__all__ = ['CLIPBackbone']

@@ -1,0 +1,291 @@
+"""A frozen CLIP backbone over open_clip.
+
+The backbone owns the frozen encoders: it turns images into (global and
+dense) features and runs the text transformer on token embeddings that a
+prompt learner assembled. It never trains and never appears in checkpoints:
+its weights always come from ``pretrained``.
+"""
+import os
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmccr.registry import MODELS
+
+#: Single hand-crafted template used for zero-shot text features.
+DEFAULT_TEMPLATES = ('a photo of a {}.', )
+
+#: OpenAI CLIP normalisation constants (RGB, on the 0-1 scale).
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+_WEIGHTS_HELP = (
+    'mmccr could not load the CLIP weights {what!r} for model {name!r}.\n'
+    '  * On a machine with internet, open_clip downloads tags such as '
+    "'openai' into the Hugging Face cache (set HF_HOME or `cache_dir` to "
+    'choose where); run once online, then offline runs find the cache.\n'
+    '  * Offline, download `open_clip_pytorch_model.bin` from the Hugging '
+    'Face repository timm/vit_base_patch16_clip_224.openai elsewhere, copy '
+    'it here and set `model.backbone.pretrained=/path/to/'
+    'open_clip_pytorch_model.bin`.\n'
+    '  * HF_HUB_OFFLINE={offline!r} in this process.\n'
+    'Original error: {err}')
+
+
+def _freeze(module: nn.Module) -> None:
+    module.eval()
+    for param in module.parameters():
+        param.requires_grad_(False)
+
+
+@MODELS.register_module()
+class CLIPBackbone(nn.Module):
+    """Frozen open_clip CLIP with a prompt-friendly text path.
+
+    Args:
+        model_name (str): open_clip model name, ``'hf-hub:org/repo'`` or
+            ``'local-dir:/path'``. OpenAI weights need QuickGELU, so the
+            default is ``'ViT-B-16-quickgelu'``. Ignored when ``model_cfg``
+            is given.
+        pretrained (str, optional): an open_clip tag (``'openai'``), a local
+            checkpoint file (``.pt``, ``.bin``, ``.safetensors``), or None for
+            random initialisation. Defaults to ``'openai'``.
+        model_cfg (dict, optional): an open_clip model config (``embed_dim``,
+            ``vision_cfg``, ``text_cfg``, ...) for a custom architecture such
+            as the tiny test models. Defaults to None.
+        cache_dir (str, optional): where open_clip caches downloaded weights.
+            Defaults to the Hugging Face default.
+        templates (Sequence[str]): templates for zero-shot text features,
+            with ``{}`` standing for the class name. Defaults to
+            ``('a photo of a {}.',)``.
+    """
+
+    def __init__(self,
+                 model_name: str = 'ViT-B-16-quickgelu',
+                 pretrained: Optional[str] = 'openai',
+                 model_cfg: Optional[dict] = None,
+                 cache_dir: Optional[str] = None,
+                 templates: Sequence[str] = DEFAULT_TEMPLATES) -> None:
+        super().__init__()
+        import open_clip  # after the user's HF_HUB_OFFLINE took effect
+        self.model_name = model_name
+        self.templates = tuple(templates)
+        self.clip = self._build(open_clip, model_name, pretrained, model_cfg,
+                                cache_dir)
+        self.tokenizer = open_clip.get_tokenizer(
+            'ViT-B-16' if model_cfg is not None else model_name)
+        _freeze(self.clip)
+        # The frozen weights are never written to or read from checkpoints.
+        self._register_state_dict_hook(_drop_own_keys)
+        self._register_load_state_dict_pre_hook(
+            _fill_own_keys, with_module=True)
+        self._zero_shot_cache: Dict[Tuple[str, ...], Tensor] = {}
+
+    @staticmethod
+    def _build(open_clip, name: str, pretrained: Optional[str],
+               model_cfg: Optional[dict], cache_dir: Optional[str]):
+        if model_cfg is not None:
+            model = open_clip.CLIP(**model_cfg)
+            if pretrained:
+                if not os.path.isfile(os.path.expanduser(pretrained)):
+                    raise FileNotFoundError(
+                        f'CLIP checkpoint file {pretrained!r} (given as '
+                        '`pretrained` together with `model_cfg`) does not '
+                        'exist.')
+                open_clip.load_checkpoint(
+                    model, os.path.expanduser(pretrained), weights_only=True)
+            return model
+        if pretrained and os.path.sep in pretrained and not os.path.isfile(
+                os.path.expanduser(pretrained)):
+            raise FileNotFoundError(
+                f'CLIP checkpoint file {pretrained!r} does not exist. '
+                + _WEIGHTS_HELP.split('\n', 1)[1].format(
+                    offline=os.environ.get('HF_HUB_OFFLINE'), err='-'))
+        try:
+            return open_clip.create_model(
+                name,
+                pretrained=os.path.expanduser(pretrained)
+                if pretrained else None,
+                cache_dir=cache_dir)
+        except RuntimeError as err:
+            if pretrained is None or 'download' not in str(err).lower():
+                raise
+            raise RuntimeError(
+                _WEIGHTS_HELP.format(
+                    what=pretrained,
+                    name=name,
+                    offline=os.environ.get('HF_HUB_OFFLINE'),
+                    err=err)) from err
+
+    def train(self, mode: bool = True) -> 'CLIPBackbone':
+        """Stay in eval mode: the Runner calls ``model.train()`` each epoch."""
+        super().train(False)
+        return self
+
+    # ------------------------------------------------------------------ #
+    # properties of the text tower                                       #
+    # ------------------------------------------------------------------ #
+    @property
+    def embed_dim(self) -> int:
+        """Width of the joint image-text space, e.g. 512 for ViT-B/16."""
+        return self.clip.text_projection.shape[-1] if isinstance(
+            self.clip.text_projection, Tensor
+        ) else self.clip.text_projection.out_features
+
+    @property
+    def token_embedding(self) -> nn.Embedding:
+        """The frozen token embedding table ``(vocab, width)``."""
+        return self.clip.token_embedding
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """Dtype the text transformer computes in."""
+        return self.clip.token_embedding.weight.dtype
+
+    def tokenize(self, texts: Union[str, List[str]]) -> Tensor:
+        """Tokenize texts with the CLIP tokenizer.
+
+        Returns:
+            Tensor: token ids ``(N, 77)`` on the backbone's device.
+        """
+        device = self.clip.token_embedding.weight.device
+        return self.tokenizer(texts).to(device)
+
+    # ------------------------------------------------------------------ #
+    # image path                                                         #
+    # ------------------------------------------------------------------ #
+    @torch.no_grad()
+    def encode_image(self, images: Tensor) -> Tensor:
+        """Global image features.
+
+        Args:
+            images (Tensor): normalised images ``(B, 3, H, W)``.
+
+        Returns:
+            Tensor: unnormalised features ``(B, D)``.
+        """
+        return self.clip.encode_image(images)
+
+    @torch.no_grad()
+    def encode_image_dense(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+        """Global features and projected patch tokens.
+
+        Args:
+            images (Tensor): normalised images ``(B, 3, H, W)``.
+
+        Returns:
+            tuple: global features ``(B, D)`` and patch tokens ``(B, L, D)``
+            taken after ``ln_post`` and multiplied by the visual projection.
+        """
+        visual = self.clip.visual
+        old = visual.output_tokens
+        visual.output_tokens = True
+        try:
+            pooled, tokens = visual(images)
+        finally:
+            visual.output_tokens = old
+        if visual.proj is not None:
+            tokens = tokens @ visual.proj
+        return pooled, tokens
+
+    # ------------------------------------------------------------------ #
+    # text path                                                          #
+    # ------------------------------------------------------------------ #
+    def encode_token_embeddings(self,
+                                embeddings: Tensor,
+                                token_ids: Tensor,
+                                truncate: bool = True) -> Tensor:
+        """Run the text transformer on given token embeddings.
+
+        This is ``CLIP.encode_text`` after the embedding lookup, so learned
+        context vectors can stand in for some tokens. Pooling takes the
+        feature at the end-of-text token, found in ``token_ids`` (its id is
+        the largest in the vocabulary).
+
+        With ``truncate`` the transformer runs only on the first ``T``
+        positions, ``T`` being one past the last end-of-text position in the
+        batch. Under the causal mask no position attends to a later one, so
+        the pooled features are the same as with the full context.
+
+        Args:
+            embeddings (Tensor): token embeddings ``(N, L, W)``.
+            token_ids (Tensor): the token ids that locate the end-of-text
+                token ``(N, L)``.
+            truncate (bool): run only up to the last end-of-text position.
+                Defaults to True.
+
+        Returns:
+            Tensor: unnormalised text features ``(N, D)``.
+        """
+        clip = self.clip
+        length = embeddings.shape[1]
+        if truncate:
+            length = int(token_ids.argmax(dim=-1).max()) + 1
+        x = embeddings[:, :length].to(self.dtype)
+        x = x + clip.positional_embedding[:length].to(x.dtype)
+        mask = clip.attn_mask[:length, :length] \
+            if clip.attn_mask is not None else None
+        x = clip.transformer(x, attn_mask=mask)
+        x = clip.ln_final(x)
+        eot = token_ids[:, :length].argmax(dim=-1)
+        x = x[torch.arange(x.shape[0], device=x.device), eot]
+        if isinstance(clip.text_projection, nn.Linear):
+            return clip.text_projection(x)
+        return x @ clip.text_projection
+
+    @torch.no_grad()
+    def encode_text(self, texts: List[str], truncate: bool = True) -> Tensor:
+        """Frozen text features of plain strings.
+
+        Returns:
+            Tensor: unnormalised features ``(N, D)``.
+        """
+        ids = self.tokenize(texts)
+        return self.encode_token_embeddings(
+            self.token_embedding(ids), ids, truncate=truncate)
+
+    @torch.no_grad()
+    def zero_shot_text_features(
+            self,
+            classnames: Sequence[str],
+            templates: Optional[Sequence[str]] = None) -> Tensor:
+        """Zero-shot class embeddings, averaged over templates.
+
+        Each template is filled with every class name; the features are
+        L2-normalised, averaged over templates and normalised again. Results
+        are cached per (class names, templates).
+
+        Returns:
+            Tensor: unit-norm class features ``(C, D)``.
+        """
+        templates = tuple(templates or self.templates)
+        key = tuple(classnames) + ('\x00', ) + templates
+        device = self.clip.token_embedding.weight.device
+        if key not in self._zero_shot_cache:
+            feats = torch.stack([
+                F.normalize(
+                    self.encode_text([t.format(c) for c in classnames]),
+                    dim=-1) for t in templates
+            ]).mean(0)
+            self._zero_shot_cache[key] = F.normalize(feats, dim=-1)
+        return self._zero_shot_cache[key].to(device)
+
+
+def _drop_own_keys(module: nn.Module, state_dict: dict, prefix: str,
+                   local_metadata: dict) -> None:
+    """State-dict hook that removes every key of the frozen backbone."""
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        del state_dict[key]
+
+
+def _fill_own_keys(module: 'CLIPBackbone', state_dict: dict, prefix: str,
+                   *args) -> None:
+    """Load pre-hook that fills the backbone's keys with its live weights.
+
+    Checkpoints hold no backbone weights, so loading one must neither warn
+    about them nor change them; weights a state dict does carry still load.
+    """
+    for key, value in module.clip.state_dict(keep_vars=True).items():
+        state_dict.setdefault(f'{prefix}clip.{key}', value.detach())

@@ -1,0 +1,147 @@
+"""The multi-label classifier: frozen CLIP + prompt learner + calibrators."""
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from mmccr.registry import CALIBRATORS, LOSSES, MODELS, PROMPT_LEARNERS
+
+from ..backbones.clip import OPENAI_MEAN, OPENAI_STD
+from ..prompt_learners.base import ImageFeatures
+
+
+def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
+    """Config of an ``ImgDataPreprocessor`` with CLIP normalisation.
+
+    Images arrive as uint8 ``(B, 3, H, W)`` RGB tensors; the constants are
+    on the 0-1 scale and are multiplied by 255 here.
+    """
+    return dict(
+        type='ImgDataPreprocessor',
+        mean=[255 * m for m in mean],
+        std=[255 * s for s in std])
+
+
+@MODELS.register_module()
+class PromptClassifier(BaseModel):
+    """Multi-label image classifier with a prompt-tuned frozen CLIP.
+
+    ``logits = learner(backbone, backbone.encode_image(images))``; the
+    learner decides how prompts become class text features and logits.
+
+    * ``mode='loss'``: the base loss (from ``LOSSES``) plus every term the
+      calibrators return from :meth:`BaseCalibrator.loss`;
+    * ``mode='predict'``: logits after every calibrator's
+      :meth:`BaseCalibrator.calibrate`, one dict per sample with
+      ``logits`` ``(C,)``, ``gt_label`` ``(C,)``, the image feature
+      ``img_feat`` ``(D,)`` and ``sample_idx``;
+    * ``mode='tensor'``: the raw logits ``(B, C)``.
+
+    Only the learner (and calibrators, if they have parameters) train; the
+    backbone is frozen and absent from checkpoints.
+
+    The predicted classes are set with :meth:`set_classes`, which
+    ``ClassSetHook`` calls with the ``prompt_names`` of the current loop's
+    dataset (base classes while training, all classes when testing).
+
+    Args:
+        backbone (dict): config of the frozen backbone, e.g.
+            ``dict(type='CLIPBackbone')``.
+        prompt_learner (dict): config of a learner in ``PROMPT_LEARNERS``.
+        loss (dict): config of the base loss in ``LOSSES``. Defaults to
+            ``dict(type='BCELoss')``.
+        calibrators (Sequence[dict]): configs in ``CALIBRATORS``, applied in
+            order. Defaults to none.
+        data_preprocessor (dict, optional): defaults to CLIP normalisation.
+        classnames (Sequence[str], optional): classes to predict from the
+            start, instead of waiting for :meth:`set_classes`.
+        init_cfg (dict, optional): mmengine weight-init config.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 prompt_learner: dict,
+                 loss: dict = dict(type='BCELoss'),
+                 calibrators: Sequence[dict] = (),
+                 data_preprocessor: Optional[dict] = None,
+                 classnames: Optional[Sequence[str]] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(
+            data_preprocessor=data_preprocessor or clip_data_preprocessor(),
+            init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.learner = PROMPT_LEARNERS.build(
+            prompt_learner, default_args=dict(backbone=self.backbone))
+        self.loss_fn = LOSSES.build(loss)
+        self.calibrators = torch.nn.ModuleList(
+            [CALIBRATORS.build(cfg) for cfg in calibrators])
+        self.classnames: List[str] = []
+        if classnames is not None:
+            self.set_classes(classnames)
+
+    def set_classes(self, classnames: Sequence[str]) -> None:
+        """Predict ``classnames`` from now on (learner and calibrators)."""
+        classnames = list(classnames)
+        if classnames == self.classnames:
+            return
+        self.classnames = classnames
+        self.learner.set_classes(classnames, self.backbone)
+        zero_shot = self.backbone.zero_shot_text_features(classnames)
+        for calibrator in self.calibrators:
+            calibrator.set_classes(classnames, zero_shot)
+
+    def extract_feat(self, inputs: Tensor) -> ImageFeatures:
+        """Frozen image features of normalised images ``(B, 3, H, W)``."""
+        if self.learner.needs_dense_features:
+            pooled, tokens = self.backbone.encode_image_dense(inputs)
+            return ImageFeatures(pooled, tokens)
+        return ImageFeatures(self.backbone.encode_image(inputs))
+
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[dict] = None,
+                mode: str = 'tensor',
+                **kwargs) -> Union[Tensor, Dict[str, Tensor], List[dict]]:
+        """Run the model in ``'loss'``, ``'predict'`` or ``'tensor'`` mode.
+
+        Args:
+            inputs (Tensor): normalised images ``(B, 3, H, W)``.
+            data_samples (dict, optional): batched targets: ``gt_label``
+                ``(B, C)`` with 1 / 0 / -1 (ignored) and ``sample_idx``
+                ``(B,)``.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
+            **kwargs: other keys of the batch (unused).
+        """
+        if not self.classnames:
+            raise RuntimeError(
+                'PromptClassifier has no classes: call set_classes() or add '
+                "dict(type='ClassSetHook') to custom_hooks (it is in "
+                'configs/_base_/default_runtime.py).')
+        feats = self.extract_feat(inputs)
+        logits = self.learner(self.backbone, feats)
+        if mode == 'tensor':
+            return logits
+        if mode == 'loss':
+            labels = data_samples['gt_label'].to(logits.device)
+            losses = {'loss_cls': self.loss_fn(logits, labels)}
+            for calibrator in self.calibrators:
+                losses.update(calibrator.loss(logits, labels))
+            return losses
+        if mode == 'predict':
+            return self._predictions(logits, feats.pooled, data_samples)
+        raise ValueError(f'Invalid mode {mode!r}')
+
+    def _predictions(self, logits: Tensor, img_feat: Tensor,
+                     data_samples: Optional[dict]) -> List[dict]:
+        for calibrator in self.calibrators:
+            logits = calibrator.calibrate(logits)
+        logits, img_feat = logits.detach().float(), img_feat.detach().float()
+        results = []
+        for i in range(logits.shape[0]):
+            result = dict(logits=logits[i], img_feat=img_feat[i])
+            if data_samples is not None:
+                result['gt_label'] = data_samples['gt_label'][i]
+                result['sample_idx'] = data_samples['sample_idx'][i]
+            results.append(result)
+        return results
