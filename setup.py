@@ -23,7 +23,7 @@ setup(
     long_description=(HERE / 'README.md').read_text(encoding='utf-8'),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
-    python_requires='>=3.9',
+    python_requires='>=3.10',
     packages=find_packages(exclude=('tests', 'configs', 'tools')),
     install_requires=read_requirements('runtime.txt'),
     extras_require={

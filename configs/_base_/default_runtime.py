@@ -21,7 +21,8 @@ env_cfg = dict(
 )
 # Works for CUDA (NCCL) and CPU (gloo) processes alike.
 model_wrapper_cfg = dict(
-    type='MMCCRDistributedDataParallel',
+    # Scoped name: mmengine looks wrappers up in its root registry.
+    type='mmccr.MMCCRDistributedDataParallel',
     broadcast_buffers=False,
     find_unused_parameters=False)
 

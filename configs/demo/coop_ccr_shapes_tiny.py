@@ -10,9 +10,5 @@ _base_ = [
 ]
 model = dict(calibrators=_base_.calibrators)
 train_cfg = dict(max_epochs=4, val_interval=2)
-param_scheduler = [
-    dict(type='ConstantLR', factor=0.005, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=3, by_epoch=True, begin=1, end=4),
-]
+param_scheduler = dict(T_max=4)
 default_hooks = dict(logger=dict(interval=5))

@@ -126,6 +126,9 @@ class CCR(BaseCalibrator):
         super().__init__()
         if pairs not in _PAIRS:
             raise ValueError(f'pairs must be one of {_PAIRS}, got {pairs!r}')
+        if reduction not in ('sum', 'mean'):
+            raise ValueError(
+                f"reduction must be 'sum' or 'mean', got {reduction!r}")
         self.loss_weight = loss_weight
         self.pairs = pairs
         self.eps = eps

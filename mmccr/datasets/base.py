@@ -180,9 +180,13 @@ class MultiLabelDataset(BaseDataset):
         return osp.splitext(osp.basename(self.ann_file))[0]
 
     def _split_file(self) -> str:
+        # 'mask' and 'exclude' draw from different pools, so their samples
+        # must not share a file.
+        classes = self.class_split if self.class_split == 'all' else \
+            f'{self.class_split}-{self.new_class_images}'
         return osp.join(
             self._split_dir(),
-            f'{type(self).__name__}_{self.source_name()}_{self.class_split}_'
+            f'{type(self).__name__}_{self.source_name()}_{classes}_'
             f'{self.num_shots}shot_seed{self.seed}.json')
 
     def _split_dir(self) -> str:

@@ -2,5 +2,6 @@
 from . import atomic_backend  # noqa: F401  (registers the atomic backend)
 from .hooks import *  # noqa: F401,F403
 from .model_wrapper import MMCCRDistributedDataParallel
+from .schedulers import ConstantWarmupCosineLR
 
-__all__ = ['MMCCRDistributedDataParallel']
+__all__ = ['ConstantWarmupCosineLR', 'MMCCRDistributedDataParallel']

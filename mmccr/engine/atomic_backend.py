@@ -20,4 +20,4 @@ class AtomicLocalBackend(LocalBackend):
         atomic_write_bytes(filepath, obj.encode(encoding))
 
 
-register_backend('local', AtomicLocalBackend, force=True)
+register_backend('local', AtomicLocalBackend, force=True, prefixes='')

@@ -2,11 +2,8 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.002, momentum=0.9, weight_decay=5e-4))
-param_scheduler = [
-    dict(type='ConstantLR', factor=0.005, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=9, by_epoch=True, begin=1, end=10),
-]
+param_scheduler = dict(
+    type='ConstantWarmupCosineLR', T_max=10, warmup_steps=1, warmup_lr=1e-5)
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()

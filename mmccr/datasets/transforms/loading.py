@@ -23,14 +23,14 @@ class LoadImage(BaseTransform):
             path = results['img_path']
             try:
                 with Image.open(path) as pil:
-                    img = np.asarray(pil.convert('RGB'))
+                    img = np.array(pil.convert('RGB'))  # writable copy
             except FileNotFoundError as err:
                 raise FileNotFoundError(f'Image file {path!r} not found.') \
                     from err
             except (UnidentifiedImageError, OSError) as err:
                 raise OSError(f'Cannot read image {path!r}: {err}') from err
         elif isinstance(img, Image.Image):
-            img = np.asarray(img.convert('RGB'))
+            img = np.array(img.convert('RGB'))
         if isinstance(img, np.ndarray):
             img = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1)
         results['img'] = img

@@ -1,0 +1,158 @@
+"""Runner-level tests: train, validate, test, resume and distributed runs.
+
+They use the offline demo config (tiny random CLIP, generated shapes) with
+smaller data, and check behaviour through the files a run leaves behind.
+"""
+import json
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO = osp.join(REPO, 'configs', 'demo', 'coop_ccr_shapes_tiny.py')
+
+
+def demo_cfg(work_dir, name: str, **overrides) -> Config:
+    """The demo config, shrunk for tests, writing into ``work_dir``."""
+    cfg = Config.fromfile(DEMO)
+    cfg.work_dir = str(work_dir)
+    cfg.experiment_name = name
+    cfg.train_dataloader.dataset.num_images = 96
+    cfg.train_dataloader.dataset.num_shots = 4
+    cfg.train_dataloader.dataset.data_root = str(work_dir / 'data')
+    cfg.train_dataloader.batch_size = 4
+    cfg.val_dataloader.dataset.num_images = 32
+    cfg.test_dataloader = cfg.val_dataloader
+    cfg.default_hooks.logger.interval = 1
+    cfg.merge_from_dict(overrides)
+    return cfg
+
+
+def train_losses(work_dir) -> dict:
+    """``{(epoch, iter): loss}`` from every run's ``scalars.json``."""
+    losses = {}
+    for root, _, files in os.walk(work_dir):
+        if 'scalars.json' in files:
+            with open(osp.join(root, 'scalars.json')) as f:
+                for line in f:
+                    rec = json.loads(line)
+                    if 'loss' in rec:
+                        losses[(rec['epoch'], rec['iter'])] = rec['loss']
+    return losses
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_train_validate_test_and_checkpoint(tmp_path):
+    """A full run trains, validates, tests and saves only the prompt."""
+    runner = Runner.from_cfg(demo_cfg(tmp_path, 'full'))
+    runner.train()
+    metrics = runner.test()
+    for key in ('recog/mAP_base', 'recog/mAP_new', 'recog/acc_HM',
+                'calib/ECE_base', 'calib/ECE_new', 'calib/ECE_HM'):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    ckpt = tmp_path / 'epoch_4.pth'
+    # Kilobytes, not the CLIP weights, and loadable without unsafe pickles.
+    assert ckpt.stat().st_size < 100_000
+    assert torch.serialization.get_unsafe_globals_in_checkpoint(
+        str(ckpt)) == []
+    state = torch.load(ckpt, weights_only=True)['state_dict']
+    assert list(state) == ['learner.ctx']
+    model_ctx = runner.model.learner.ctx.detach()
+    assert torch.equal(state['learner.ctx'], model_ctx)
+    # Training moved the prompt away from its random initialisation.
+    init = Runner.from_cfg(demo_cfg(tmp_path / 'init', 'init')).model
+    assert not torch.allclose(init.learner.ctx, model_ctx)
+    # Training used the 6 base classes, evaluation all 12.
+    assert len(runner.model.classnames) == 12
+    assert len(runner.train_dataloader.dataset.metainfo['classes']) == 6
+
+
+def test_resume_reproduces_uninterrupted_run(tmp_path):
+    """Stopping after 2 epochs and resuming gives the same loss curve."""
+    Runner.from_cfg(demo_cfg(tmp_path / 'a', 'a')).train()
+    Runner.from_cfg(
+        demo_cfg(tmp_path / 'b', 'b1', train_cfg=dict(max_epochs=2))).train()
+    Runner.from_cfg(demo_cfg(tmp_path / 'b', 'b2', resume=True)).train()
+    full, resumed = train_losses(tmp_path / 'a'), train_losses(tmp_path / 'b')
+    assert {e for e, _ in full} == {1, 2, 3, 4}
+    assert sorted(full) == sorted(resumed)
+    for key in full:
+        assert resumed[key] == pytest.approx(full[key], rel=1e-6), key
+
+
+def run_tool(args, **env):
+    """Run a repo tool in a fresh process; fail with its output."""
+    proc = subprocess.run(
+        args,
+        cwd=REPO,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def small_options(work_dir) -> list:
+    return [
+        'train_dataloader.dataset.num_images=64',
+        'train_dataloader.dataset.num_shots=2',
+        f'train_dataloader.dataset.data_root={work_dir}/data',
+        'train_dataloader.batch_size=4',
+        'val_dataloader.dataset.num_images=24',
+        'test_dataloader.dataset.num_images=24',
+    ]
+
+
+def test_tools_train_then_test(tmp_path):
+    """tools/train.py then tools/test.py --out on its checkpoint."""
+    work = tmp_path / 'work'
+    run_tool([
+        sys.executable, 'tools/train.py', DEMO, '--work-dir',
+        str(work), '--cfg-options', 'train_cfg.max_epochs=2',
+        *small_options(work)
+    ])
+    out = tmp_path / 'metrics.json'
+    run_tool([
+        sys.executable, 'tools/test.py', DEMO,
+        str(work / 'epoch_2.pth'), '--work-dir',
+        str(tmp_path / 'test'), '--out',
+        str(out), '--cfg-options', *small_options(work)
+    ])
+    metrics = json.loads(out.read_text())
+    assert 0.0 <= metrics['recog/mAP_all'] <= 1.0
+    assert 0.0 <= metrics['calib/ECE_new'] <= 1.0
+
+
+def test_dist_train_two_processes_gloo(tmp_path):
+    """tools/dist_train.sh with 2 CPU processes trains, validates, resumes."""
+    work = tmp_path / 'dist'
+    env = dict(PORT=str(free_port()), OMP_NUM_THREADS='1')
+    opts = [*small_options(work), 'train_cfg.val_interval=1']
+    run_tool(['bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir',
+              str(work), '--cfg-options', 'train_cfg.max_epochs=1', *opts],
+             **env)
+    proc = run_tool([
+        'bash', 'tools/dist_train.sh', DEMO, '2', '--work-dir',
+        str(work), '--resume', '--cfg-options', 'train_cfg.max_epochs=2',
+        *opts
+    ], **env)
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training is not used' not in log
+    assert 'resumed epoch: 1' in log
+    assert (work / 'epoch_2.pth').is_file()
+    # Validation ran on the full 24-image set gathered from both ranks.
+    assert 'Epoch(val) [2][' in log
+    assert train_losses(work)
