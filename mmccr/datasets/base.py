@@ -125,6 +125,11 @@ class MultiLabelDataset(BaseDataset):
         counts_all = self._class_counts(classes, labels)
         if self.num_shots:
             rows = self._few_shot_rows(records, labels[:, selected], rows)
+        if len(rows) == 0:
+            raise ValueError(
+                f'{type(self).__name__} ({self.ann_file}) has no image left '
+                f'with class_split={self.class_split!r}, new_class_images='
+                f'{self.new_class_images!r}, num_shots={self.num_shots}.')
 
         prefix = self.data_prefix.get('img_path', '')
         data_list = []
@@ -147,6 +152,15 @@ class MultiLabelDataset(BaseDataset):
         if osp.isfile(path):
             with open(path) as f:
                 saved = json.load(f)
+            expected = dict(num_shots=self.num_shots, seed=self.seed,
+                            class_split=self.class_split)
+            wrong = {k: saved.get(k) for k, v in expected.items()
+                     if saved.get(k) != v}
+            if wrong:
+                raise ValueError(
+                    f'Few-shot split file {path} was drawn with {wrong}, '
+                    f'but this dataset asks for {expected}; delete the file '
+                    'to draw a new sample.')
             index = {str(i): r for i, r in zip(ids, rows, strict=True)}
             missing = [i for i in saved['img_ids'] if str(i) not in index]
             if missing:
@@ -205,16 +219,28 @@ class MultiLabelDataset(BaseDataset):
             return [int(c) for c in source]
         path = source if osp.isabs(source) or not self.data_root else \
             osp.join(self.data_root, source)
-        cache = osp.join(
-            self._split_dir(),
-            osp.splitext(osp.basename(path))[0] + '_class_counts.json')
+        stem = osp.splitext(osp.basename(path))[0]
+        cache = osp.join(self._split_dir(),
+                         f'{type(self).__name__}_{stem}_class_counts.json')
+        # The cache is keyed on the file's identity; it also serves when the
+        # training annotations are not on this machine.
+        source_id = dict(
+            ann_file=osp.abspath(path),
+            size=osp.getsize(path),
+            mtime=int(osp.getmtime(path))) if osp.isfile(path) else None
         if osp.isfile(cache):
             with open(cache) as f:
-                return json.load(f)['class_counts']
+                cached = json.load(f)
+            if source_id is None or cached.get('source') == source_id:
+                return cached['class_counts']
+        if source_id is None:
+            raise FileNotFoundError(
+                f'class_counts file {path!r} (the training annotations used '
+                'for head/medium/tail groups) not found.')
         _, train_records = self.load_annotations(path)
         counts = np.sum([r['labels'] == 1 for r in train_records],
                         axis=0).astype(int).tolist()
-        atomic_write_json(cache, dict(ann_file=path, class_counts=counts))
+        atomic_write_json(cache, dict(source=source_id, class_counts=counts))
         return counts
 
     def _resolve_prompt_names(self, classes: List[str]) -> List[str]:

@@ -40,7 +40,7 @@ def sample_few_shot(img_ids: Sequence, labels: np.ndarray, num_shots: int,
     positive = labels == 1
     for row in order:
         pos = positive[row]
-        if pos.any() and (counts[pos] <= num_shots).any():
+        if pos.any() and (counts[pos] < num_shots).any():
             chosen.append(row)
             counts += pos
     return chosen
