@@ -92,11 +92,15 @@ def ccr_loss(probs: Tensor,
         Tensor: scalar loss.
     """
     corr = predicted_correlation(probs, labels, pairs=pairs, eps=eps)
-    sq = (corr - text_sim.detach().to(corr)).pow(2)
+    return _frobenius(corr - text_sim.detach().to(corr), reduction)
+
+
+def _frobenius(diff: Tensor, reduction: str) -> Tensor:
+    """Squared Frobenius norm of ``diff`` ``(C, C)``, summed or averaged."""
     if reduction == 'sum':
-        return sq.sum()
+        return diff.pow(2).sum()
     if reduction == 'mean':
-        return sq.mean()
+        return diff.pow(2).mean()
     raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
 
 
@@ -149,13 +153,11 @@ class CCR(BaseCalibrator):
             probs = all_gather_with_grad(probs)
             labels = all_gather_with_grad(labels.float())
         corr = predicted_correlation(probs, labels, self.pairs, self.eps)
-        sq = (corr - self.text_sim).pow(2)
-        value = sq.sum() if self.reduction == 'sum' else sq.mean()
+        diff = corr - self.text_sim
         num = corr.shape[0]
         off_diag = ~torch.eye(num, dtype=torch.bool, device=corr.device)
-        gap = (corr - self.text_sim).abs()[off_diag].mean() \
-            if num > 1 else corr.new_zeros(())
+        gap = diff.abs()[off_diag].mean() if num > 1 else corr.new_zeros(())
         return {
-            'loss_ccr': self.loss_weight * value,
+            'loss_ccr': self.loss_weight * _frobenius(diff, self.reduction),
             'ccr_gap': gap.detach(),
         }

@@ -34,6 +34,12 @@ _WEIGHTS_HELP = (
     'Original error: {err}')
 
 
+def _looks_like_file(pretrained: str) -> bool:
+    """Whether ``pretrained`` names a file rather than an open_clip tag."""
+    return os.path.sep in pretrained or pretrained.endswith(
+        ('.pt', '.pth', '.bin', '.safetensors'))
+
+
 def _freeze(module: nn.Module) -> None:
     module.eval()
     for param in module.parameters():
@@ -77,6 +83,7 @@ class CLIPBackbone(nn.Module):
         self.tokenizer = open_clip.get_tokenizer(
             'ViT-B-16' if model_cfg is not None else model_name)
         _freeze(self.clip)
+        self.eval()  # the wrapper too, not only the encoders
         # The frozen weights are never written to or read from checkpoints.
         self._register_state_dict_hook(_drop_own_keys)
         self._register_load_state_dict_pre_hook(
@@ -97,7 +104,7 @@ class CLIPBackbone(nn.Module):
                 open_clip.load_checkpoint(
                     model, os.path.expanduser(pretrained), weights_only=True)
             return model
-        if pretrained and os.path.sep in pretrained and not os.path.isfile(
+        if pretrained and _looks_like_file(pretrained) and not os.path.isfile(
                 os.path.expanduser(pretrained)):
             raise FileNotFoundError(
                 f'CLIP checkpoint file {pretrained!r} does not exist. '
