@@ -13,6 +13,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -79,11 +80,27 @@ def test_train_validate_test_and_checkpoint(tmp_path):
     assert len(runner.train_dataloader.dataset.metainfo['classes']) == 6
 
 
+class Interrupt(Hook):
+    """Stops training like Ctrl-C once epoch ``stop`` is saved."""
+
+    priority = 'LOWEST'  # after the checkpoint hook
+
+    def __init__(self, stop: int) -> None:
+        self.stop = stop
+
+    def after_train_epoch(self, runner) -> None:
+        if runner.epoch + 1 == self.stop:
+            raise KeyboardInterrupt
+
+
 def test_resume_reproduces_uninterrupted_run(tmp_path):
-    """Stopping after 2 epochs and resuming gives the same loss curve."""
+    """Interrupting after 2 epochs and resuming gives the same curve."""
     Runner.from_cfg(demo_cfg(tmp_path / 'a', 'a')).train()
-    Runner.from_cfg(
-        demo_cfg(tmp_path / 'b', 'b1', train_cfg=dict(max_epochs=2))).train()
+    interrupted = Runner.from_cfg(demo_cfg(tmp_path / 'b', 'b1'))
+    interrupted.register_hook(Interrupt(stop=2))
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.train()
+    assert not (tmp_path / 'b' / 'epoch_3.pth').exists()
     Runner.from_cfg(demo_cfg(tmp_path / 'b', 'b2', resume=True)).train()
     full, resumed = train_losses(tmp_path / 'a'), train_losses(tmp_path / 'b')
     assert {e for e, _ in full} == {1, 2, 3, 4}
