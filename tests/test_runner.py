@@ -78,6 +78,22 @@ def test_train_validate_test_and_checkpoint(tmp_path):
     # Training used the 6 base classes, evaluation all 12.
     assert len(runner.model.classnames) == 12
     assert len(runner.train_dataloader.dataset.metainfo['classes']) == 6
+    # Each validation left per-class results beside its checkpoint.
+    report = json.loads(
+        (tmp_path / 'epoch_4_val_results.json').read_text())
+    assert len(report['classes']) == 12
+    assert report['groups']['base'] == list(range(6))
+    for name in ('mAP', 'acc', 'ECE', 'ACE', 'MCE', 'PIECE'):
+        values = report['per_class'][name]
+        assert len(values) == 12
+        # The group value is the mean of the group's per-class values.
+        base = [v for v in values[:6] if v is not None]
+        key = ('recog/' if name in ('mAP', 'acc') else 'calib/') + name
+        assert report['metrics'][f'{key}_base'] == pytest.approx(
+            sum(base) / len(base))
+    pooled = report['reliability']['groups']['new']
+    # 6 new classes x 32 images, all labels known.
+    assert pooled['n_pairs'] == 6 * 32 and sum(pooled['count']) == 6 * 32
 
 
 class Interrupt(Hook):
@@ -134,23 +150,48 @@ def small_options(work_dir) -> list:
 
 
 def test_tools_train_then_test(tmp_path):
-    """tools/train.py then tools/test.py --out on its checkpoint."""
+    """tools/train.py, then tools/test.py and a 2-process dist_test.sh.
+
+    The test set has an odd size (25), so the distributed sampler pads one
+    rank; the gathered metrics must still equal the single-process ones.
+    """
     work = tmp_path / 'work'
+    opts = [*small_options(work), 'val_dataloader.dataset.num_images=25',
+            'test_dataloader.dataset.num_images=25']
     run_tool([
         sys.executable, 'tools/train.py', DEMO, '--work-dir',
-        str(work), '--cfg-options', 'train_cfg.max_epochs=2',
-        *small_options(work)
+        str(work), '--cfg-options', 'train_cfg.max_epochs=2', *opts
     ])
-    out = tmp_path / 'metrics.json'
-    run_tool([
-        sys.executable, 'tools/test.py', DEMO,
-        str(work / 'epoch_2.pth'), '--work-dir',
-        str(tmp_path / 'test'), '--out',
-        str(out), '--cfg-options', *small_options(work)
+    ckpt = str(work / 'epoch_2.pth')
+    out, plots = tmp_path / 'metrics.json', tmp_path / 'plots'
+    proc = run_tool([
+        sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
+        str(tmp_path / 'test'), '--out', str(out), '--plot-dir',
+        str(plots), '--cfg-options', *opts
     ])
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['recog/mAP_all'] <= 1.0
-    assert 0.0 <= metrics['calib/ECE_new'] <= 1.0
+    assert 0.0 <= metrics['calib/PIECE_new'] <= 1.0
+    # The table, the per-class JSON beside the checkpoint, the diagrams.
+    log = proc.stdout + proc.stderr
+    assert 'PIECE' in log and 'HM' in log
+    assert 'Reference features for PIECE: ' in log
+    report = json.loads((work / 'epoch_2_test_results.json').read_text())
+    assert report['checkpoint'] == ckpt
+    assert report['metrics'] == metrics
+    assert sorted(p.name for p in plots.iterdir()) == sorted(
+        f'test_reliability_{g}.png' for g in ('all', 'base', 'new'))
+
+    dist_out = tmp_path / 'dist_metrics.json'
+    run_tool([
+        'bash', 'tools/dist_test.sh', DEMO, ckpt, '2', '--work-dir',
+        str(tmp_path / 'dist_test'), '--out', str(dist_out),
+        '--cfg-options', *opts
+    ], PORT=str(free_port()), OMP_NUM_THREADS='1')
+    dist_metrics = json.loads(dist_out.read_text())
+    assert dist_metrics.keys() == metrics.keys()
+    for key, value in metrics.items():
+        assert dist_metrics[key] == pytest.approx(value, abs=1e-6), key
 
 
 def test_dist_train_two_processes_gloo(tmp_path):

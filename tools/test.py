@@ -19,6 +19,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--work-dir', help='the dir to save logs')
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
+        '--plot-dir', help='write reliability diagrams (PNG) to this folder')
+    parser.add_argument(
         '--amp', action='store_true', help='mixed-precision inference')
     parser.add_argument(
         '--cfg-options',
@@ -49,6 +51,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
+    if args.plot_dir:
+        for hook in cfg.get('custom_hooks', []):
+            if hook['type'] == 'EvaluationReportHook':
+                hook['plot_dir'] = args.plot_dir
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     if init_cpu_distributed(cfg.launcher):

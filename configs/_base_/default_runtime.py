@@ -12,6 +12,8 @@ custom_hooks = [
     dict(type='ClassSetHook'),  # base classes to train, all to evaluate
     dict(type='SafeCheckpointHook'),  # weights_only-loadable checkpoints
     dict(type='RandomStateHook'),  # exact resume of augmentation
+    dict(type='ReferenceFeaturesHook'),  # training features for PIECE
+    dict(type='EvaluationReportHook'),  # table, per-class JSON, diagrams
 ]
 
 env_cfg = dict(

@@ -4,20 +4,25 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from ..functional import group_means
+from ..functional import group_means, harmonic_mean
 
 
 class MultiLabelMetricBase(BaseMetric):
-    """Collects logits and labels; reports per-group means.
+    """Collects logits, labels and image features; reports per group.
 
-    Subclasses implement :meth:`per_class`, returning named per-class value
-    arrays; this class averages them over the class groups of the
-    dataset's metainfo (``groups``) and names the results
+    Subclasses return named per-class arrays from :meth:`per_class` (their
+    group value is the mean over the group's classes) and, for metrics that
+    do not decompose over classes, named values computed on a group's
+    columns from :meth:`per_group`. Groups come from the dataset metainfo
+    (``groups``: base / new / head / medium / tail) plus ``all``; ``HM`` is
+    the harmonic mean of base and new. Keys are
     ``<prefix>/<metric>_<group>``.
 
+    After :meth:`compute_metrics`, :attr:`details` holds the per-class values
+    (lists, NaN as None) for reports.
+
     Args:
-        groups (Sequence[str], optional): groups to report; defaults to every
-            group in the dataset's metainfo (plus ``all`` and ``HM``).
+        groups (Sequence[str], optional): groups to report; defaults to all.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): key prefix.
     """
@@ -28,6 +33,7 @@ class MultiLabelMetricBase(BaseMetric):
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.groups = None if groups is None else list(groups)
+        self.details: dict = {}
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep each sample's logits, labels and image feature (numpy)."""
@@ -37,21 +43,59 @@ class MultiLabelMetricBase(BaseMetric):
                 for key in ('logits', 'gt_label', 'img_feat') if key in sample
             })
 
-    def stack(self, results: List[dict]) -> Tuple[np.ndarray, np.ndarray]:
-        """Logits and targets ``(N, C)`` of the collected results."""
-        return (np.stack([r['logits'] for r in results]),
+    @staticmethod
+    def stack(results: List[dict],
+              key: str = 'logits') -> Tuple[np.ndarray, np.ndarray]:
+        """Logits (or another key) and targets of the results, ``(N, C)``."""
+        return (np.stack([r[key] for r in results]),
                 np.stack([r['gt_label'] for r in results]))
+
+    def class_groups(self) -> Dict[str, List[int]]:
+        """``all`` plus the dataset's class groups (non-empty ones)."""
+        meta = self.dataset_meta or {}
+        num = len(meta.get('classes') or ())
+        groups = {'all': list(range(num))} if num else {}
+        groups.update({
+            name: list(members)
+            for name, members in (meta.get('groups') or {}).items()
+            if len(members)
+        })
+        return groups
 
     def per_class(self, results: List[dict]) -> Dict[str, np.ndarray]:
         """Named per-class values ``(C,)``."""
-        raise NotImplementedError
+        return {}
+
+    def per_group(self, results: List[dict],
+                  columns: List[int]) -> Dict[str, float]:
+        """Named values computed on one group's columns."""
+        return {}
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        """Average every per-class value over the groups."""
-        groups = dict((self.dataset_meta or {}).get('groups') or {})
-        metrics = {}
-        for name, values in self.per_class(results).items():
-            for group, value in group_means(values, groups).items():
-                if self.groups is None or group in self.groups:
-                    metrics[f'{name}_{group}'] = value
-        return metrics
+        """Average per-class values over groups, add per-group values."""
+        groups = self.class_groups()
+        if not groups:  # no metainfo: every column is one group
+            groups = {'all': list(range(len(results[0]['gt_label'])))}
+        table: Dict[str, Dict[str, float]] = {}
+        per_class = self.per_class(results)
+        for name, values in per_class.items():
+            table[name] = group_means(
+                values, {g: m for g, m in groups.items() if g != 'all'})
+        for group, members in groups.items():
+            for name, value in self.per_group(results, members).items():
+                table.setdefault(name, {})[group] = value
+        for values in table.values():
+            if 'base' in values and 'new' in values:
+                values['HM'] = harmonic_mean(values['base'], values['new'])
+        self.details = {
+            'per_class': {
+                name: [None if np.isnan(v) else float(v) for v in values]
+                for name, values in per_class.items()
+            }
+        }
+        return {
+            f'{name}_{group}': value
+            for name, values in table.items()
+            for group, value in values.items()
+            if self.groups is None or group in self.groups
+        }

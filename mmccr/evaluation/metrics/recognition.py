@@ -1,24 +1,41 @@
-"""Recognition metrics: mAP and thresholded accuracy."""
+"""Recognition metrics: mAP, accuracies and F1."""
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from mmccr.registry import METRICS
 
-from ..functional import accuracy, average_precision
+from ..functional import (
+    accuracy,
+    average_precision,
+    balanced_accuracy,
+    example_accuracy,
+    positive_accuracy,
+    precision_recall_f1,
+)
 from .base import MultiLabelMetricBase
+
+#: Per-class items (averaged over a group's classes).
+PER_CLASS = ('mAP', 'acc', 'balanced_acc', 'positive_acc')
+#: Items computed on a group's columns as a whole.
+PER_GROUP = ('example_acc', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1')
 
 
 @METRICS.register_module()
 class MultiLabelRecognition(MultiLabelMetricBase):
-    """mAP and accuracy at a threshold, per class group.
+    """mAP, accuracies at a threshold and F1 scores, per class group.
 
-    Keys: ``recog/mAP_<group>`` and ``recog/acc_<group>`` as fractions in
-    [0, 1], for ``all``, the dataset's groups and ``HM``.
+    Items (fractions in [0, 1]; ``docs/metrics.md`` defines each):
+    per class and averaged over a group — ``mAP``, ``acc`` (Hamming),
+    ``balanced_acc``, ``positive_acc``; on a group's columns —
+    ``example_acc`` (Jaccard), ``CP``/``CR``/``CF1``, ``OP``/``OR``/``OF1``.
+    Keys look like ``recog/mAP_base``.
 
     Args:
-        threshold (float): probability threshold of the accuracy. Defaults to
-            0.5.
+        threshold (float): probability threshold of the decisions.
+            Defaults to 0.5.
+        items (Sequence[str]): which items to report. Defaults to mAP,
+            accuracy, CF1 and OF1.
         groups, collect_device, prefix: see :class:`MultiLabelMetricBase`.
     """
 
@@ -26,16 +43,40 @@ class MultiLabelRecognition(MultiLabelMetricBase):
 
     def __init__(self,
                  threshold: float = 0.5,
+                 items: Sequence[str] = ('mAP', 'acc', 'CF1', 'OF1'),
                  groups: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(groups, collect_device, prefix)
+        unknown = set(items) - set(PER_CLASS + PER_GROUP)
+        if unknown:
+            raise ValueError(f'Unknown items {sorted(unknown)}; choose from '
+                             f'{PER_CLASS + PER_GROUP}')
         self.threshold = threshold
+        self.items = tuple(items)
 
     def per_class(self, results: List[dict]) -> Dict[str, np.ndarray]:
-        """AP and accuracy per class."""
+        """The per-class items."""
         logits, targets = self.stack(results)
-        return {
-            'mAP': average_precision(logits, targets),
-            'acc': accuracy(logits, targets, self.threshold),
+        functions = {
+            'mAP': lambda: average_precision(logits, targets),
+            'acc': lambda: accuracy(logits, targets, self.threshold),
+            'balanced_acc':
+            lambda: balanced_accuracy(logits, targets, self.threshold),
+            'positive_acc':
+            lambda: positive_accuracy(logits, targets, self.threshold),
         }
+        return {k: functions[k]() for k in self.items if k in functions}
+
+    def per_group(self, results: List[dict],
+                  columns: List[int]) -> Dict[str, float]:
+        """The items computed on the group's columns."""
+        wanted = [k for k in self.items if k in PER_GROUP]
+        if not wanted:
+            return {}
+        logits, targets = self.stack(results)
+        logits, targets = logits[:, columns], targets[:, columns]
+        values = dict(precision_recall_f1(logits, targets, self.threshold))
+        values['example_acc'] = example_accuracy(logits, targets,
+                                                 self.threshold)
+        return {k: float(values[k]) for k in wanted}

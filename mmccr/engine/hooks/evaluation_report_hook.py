@@ -1,0 +1,103 @@
+"""Evaluation report: a table, a JSON of per-class values, diagrams."""
+import io
+import os.path as osp
+from typing import Dict, Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from rich.console import Console
+from rich.table import Table
+
+from mmccr.registry import HOOKS
+from mmccr.utils.io import atomic_write_json
+
+#: Column order of the table; other groups follow.
+GROUP_ORDER = ('all', 'base', 'new', 'HM', 'head', 'medium', 'tail')
+
+
+def metrics_table(metrics: Dict[str, float], title: str) -> Table:
+    """A rich table: one row per metric, one column per class group.
+
+    Keys ``prefix/name_group`` become row ``name`` and column ``group``;
+    values are shown ×100 (the paper's ×10⁻²).
+    """
+    rows: Dict[str, Dict[str, float]] = {}
+    for key, value in metrics.items():
+        name, _, group = key.split('/')[-1].rpartition('_')
+        if name:
+            rows.setdefault(name, {})[group] = value
+    groups = [g for g in GROUP_ORDER if any(g in r for r in rows.values())]
+    groups += sorted({g for r in rows.values() for g in r} - set(groups))
+    table = Table(title=title)
+    table.add_column('metric (×10⁻²)')
+    for group in groups:
+        table.add_column(group, justify='right')
+    for name, values in rows.items():
+        table.add_row(name, *[
+            f'{100 * values[g]:.2f}' if values.get(g) is not None and
+            values[g] == values[g] else '–' for g in groups
+        ])
+    return table
+
+
+@HOOKS.register_module()
+class EvaluationReportHook(Hook):
+    """After each evaluation: print a table, write JSON, draw diagrams.
+
+    * a rich table of every metric × class group (×10⁻²) in the log;
+    * a JSON with the metrics, class names, groups, per-class values and
+      reliability statistics, next to the checkpoint (atomic write):
+      ``epoch_N_val_results.json`` beside ``epoch_N.pth`` during training,
+      ``<checkpoint>_test_results.json`` for ``tools/test.py``;
+    * with ``plot_dir``, one reliability diagram per class group (PNG).
+
+    Args:
+        plot_dir (str, optional): folder for reliability diagrams. Defaults
+            to None (no diagrams).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, plot_dir: Optional[str] = None) -> None:
+        self.plot_dir = plot_dir
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        """Report a validation during training."""
+        name = f'epoch_{runner.epoch}'
+        path = osp.join(runner.work_dir, f'{name}_val_results.json')
+        self._report(runner, runner.val_loop, metrics, path, name)
+
+    def after_test_epoch(self, runner, metrics=None) -> None:
+        """Report a test run."""
+        ckpt = runner._load_from
+        path = osp.splitext(ckpt)[0] + '_test_results.json' if ckpt else \
+            osp.join(runner.work_dir, 'test_results.json')
+        self._report(runner, runner.test_loop, metrics, path, 'test')
+
+    def _report(self, runner, loop, metrics, path: str, name: str) -> None:
+        if not metrics or not is_main_process():
+            return
+        console = Console(file=io.StringIO(), width=120, force_terminal=False)
+        console.print(
+            metrics_table(metrics, f'{name}: {runner.experiment_name}'))
+        print_log('\n' + console.file.getvalue(), logger='current')
+        meta = loop.dataloader.dataset.metainfo
+        results = dict(
+            metrics=metrics,
+            classes=meta.get('classes'),
+            groups=meta.get('groups'),
+            per_class={},
+            checkpoint=runner._load_from if name == 'test' else None)
+        for metric in loop.evaluator.metrics:
+            details = getattr(metric, 'details', {})
+            results['per_class'].update(details.get('per_class', {}))
+            if 'reliability' in details:
+                results['reliability'] = details['reliability']
+        atomic_write_json(path, results)
+        print_log(f'Per-class results written to {path}', logger='current')
+        if self.plot_dir and 'reliability' in results:
+            from mmccr.visualization import plot_results
+            paths = plot_results(results, self.plot_dir, prefix=f'{name}_')
+            print_log(f'Reliability diagrams: {", ".join(paths)}',
+                      logger='current')

@@ -1,0 +1,79 @@
+"""Training-image features for proximity-aware metrics (PIECE)."""
+import copy
+
+import numpy as np
+import torch
+from mmengine.dataset import default_collate
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from torch.utils.data import DataLoader
+
+from mmccr.registry import DATASETS, HOOKS
+
+
+@HOOKS.register_module()
+class ReferenceFeaturesHook(Hook):
+    """Give PIECE the frozen image features of the training images.
+
+    Before validation or testing, when an evaluator metric has
+    ``needs_reference_features``, the images of ``train_dataloader``'s
+    dataset (the few-shot sample) are run through the frozen image encoder
+    with the evaluation pipeline, and the features are stored on the
+    metric as ``reference_features`` ``(M, D)``. Every rank computes them
+    (the few-shot set is small). Without a training dataloader in the
+    config, metrics fall back to the evaluation set itself.
+
+    Args:
+        batch_size (int): batch size of the feature pass. Defaults to 64.
+    """
+
+    priority = 'HIGH'
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+        self._cache = None
+
+    def before_val(self, runner) -> None:
+        """Features for the validation metrics."""
+        self._provide(runner, runner.val_loop)
+
+    def before_test(self, runner) -> None:
+        """Features for the test metrics."""
+        self._provide(runner, runner.test_loop)
+
+    def _provide(self, runner, loop) -> None:
+        metrics = [
+            m for m in loop.evaluator.metrics
+            if getattr(m, 'needs_reference_features', False)
+        ]
+        train_cfg = runner.cfg.get('train_dataloader')
+        if not metrics or not train_cfg:
+            return
+        feats = self._features(runner, train_cfg,
+                               loop.dataloader.dataset.pipeline)
+        for metric in metrics:
+            metric.reference_features = feats
+
+    @torch.no_grad()
+    def _features(self, runner, train_cfg, eval_pipeline) -> np.ndarray:
+        # Frozen encoder: the features never change, so compute them once.
+        if self._cache is not None:
+            return self._cache
+        dataset_cfg = copy.deepcopy(train_cfg['dataset'])
+        dataset_cfg['pipeline'] = []
+        dataset = DATASETS.build(dataset_cfg)
+        dataset.pipeline = eval_pipeline
+        loader = DataLoader(
+            dataset, batch_size=self.batch_size, collate_fn=default_collate)
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
+        feats = []
+        for batch in loader:
+            data = model.data_preprocessor(batch, False)
+            feats.append(model.extract_feat(data['inputs']).pooled.float())
+        self._cache = torch.cat(feats).cpu().numpy().astype(np.float64)
+        print_log(
+            f'Reference features for PIECE: {len(self._cache)} training '
+            'images', logger='current')
+        return self._cache
