@@ -98,6 +98,7 @@ class EvaluationReportHook(Hook):
         print_log(f'Per-class results written to {path}', logger='current')
         if self.plot_dir and 'reliability' in results:
             from mmccr.visualization import plot_results
-            paths = plot_results(results, self.plot_dir, prefix=f'{name}_')
+            paths = plot_results(results, self.plot_dir, prefix=f'{name}_',
+                                 title=runner.experiment_name)
             print_log(f'Reliability diagrams: {", ".join(paths)}',
                       logger='current')
