@@ -4,21 +4,23 @@ HF_HUB_OFFLINE is left as the user set it; open_clip (and so
 huggingface_hub) is imported only when the backbone is built.
 """
 import argparse
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmccr  # noqa: F401  (atomic checkpoint writes)
-from mmccr.utils.dist import init_cpu_distributed
+from mmccr.utils.cli import (
+    add_common_args,
+    finish_config,
+    parse_args,
+    set_work_dir,
+)
 
 
-def parse_args() -> argparse.Namespace:
+def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Train a mmccr model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -36,32 +38,13 @@ def parse_args() -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate with the total batch size')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, e.g. '
-        'train_dataloader.dataset.num_shots=4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge command-line arguments into the config."""
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.amp:
@@ -73,15 +56,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if init_cpu_distributed(cfg.launcher):
-        cfg.env_cfg.dist_cfg = dict(backend='gloo')
-    return cfg
+    return finish_config(cfg, args)
 
 
 def main() -> None:
-    args = parse_args()
+    args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)

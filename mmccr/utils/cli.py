@@ -1,0 +1,52 @@
+"""Command-line arguments shared by the train and test tools."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+
+from .dist import init_cpu_distributed
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``.
+    """
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, e.g. '
+        'train_dataloader.dataset.num_shots=4')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse, exporting ``LOCAL_RANK`` for old-style launchers."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
+    """Command line > config's ``work_dir`` > ``work_dirs/<config name>``."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+
+def finish_config(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply ``--cfg-options`` last, then start gloo for CPU launches."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if init_cpu_distributed(cfg.launcher):
+        cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    return cfg
