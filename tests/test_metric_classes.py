@@ -146,3 +146,23 @@ def test_metrics_table_rows_columns_and_scaling():
             for i in range(table.row_count)}
     assert rows['ECE'] == ['–', '12.34', '–']
     assert rows['mAP'] == ['50.00', '–', '–']
+
+
+@pytest.mark.parametrize('kwargs,word', [
+    (dict(mode='probs'), 'probs'),
+    (dict(ace_variant='nixxon'), 'nixxon'),
+    (dict(n_bins=0), 'n_bins'),
+    (dict(items=('ECE', 'SCE')), 'SCE'),
+])
+def test_calibration_rejects_bad_options_when_built(kwargs, word):
+    """A typo fails when the metric is built, naming the value."""
+    with pytest.raises(ValueError, match=word):
+        MultiLabelCalibration(**kwargs)
+
+
+def test_metrics_table_disambiguates_prefixes():
+    """Two metrics reporting the same item get prefixed row labels."""
+    table = metrics_table({'calib/ECE_all': 0.1, 'calib_prob/ECE_all': 0.2,
+                           'calib/MCE_all': 0.3}, 'title')
+    labels = list(table.columns[0]._cells)
+    assert labels == ['calib/ECE', 'calib_prob/ECE', 'MCE']

@@ -84,11 +84,11 @@ def test_train_validate_test_and_checkpoint(tmp_path):
     assert len(report['classes']) == 12
     assert report['groups']['base'] == list(range(6))
     for name in ('mAP', 'acc', 'ECE', 'ACE', 'MCE', 'PIECE'):
-        values = report['per_class'][name]
+        key = ('recog/' if name in ('mAP', 'acc') else 'calib/') + name
+        values = report['per_class'][key]
         assert len(values) == 12
         # The group value is the mean of the group's per-class values.
         base = [v for v in values[:6] if v is not None]
-        key = ('recog/' if name in ('mAP', 'acc') else 'calib/') + name
         assert report['metrics'][f'{key}_base'] == pytest.approx(
             sum(base) / len(base))
     pooled = report['reliability']['groups']['new']
@@ -180,7 +180,7 @@ def test_tools_train_then_test(tmp_path):
     assert report['checkpoint'] == ckpt
     assert report['metrics'] == metrics
     assert sorted(p.name for p in plots.iterdir()) == sorted(
-        f'test_reliability_{g}.png' for g in ('all', 'base', 'new'))
+        f'epoch_2_test_reliability_{g}.png' for g in ('all', 'base', 'new'))
 
     dist_out = tmp_path / 'dist_metrics.json'
     run_tool([

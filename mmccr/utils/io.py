@@ -1,5 +1,6 @@
 """Atomic file writes: a reader never sees a half-written file."""
 import json
+import math
 import os
 import tempfile
 from typing import Any, Union
@@ -24,6 +25,20 @@ def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
         raise
 
 
+def _nan_to_none(obj: Any) -> Any:
+    if isinstance(obj, float) and math.isnan(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _nan_to_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_nan_to_none(v) for v in obj]
+    return obj
+
+
 def atomic_write_json(path: Union[str, os.PathLike], obj: Any) -> None:
-    """Dump ``obj`` as indented JSON to ``path`` atomically."""
-    atomic_write_bytes(path, json.dumps(obj, indent=2).encode('utf-8'))
+    """Dump ``obj`` as indented, strict JSON to ``path`` atomically.
+
+    NaN (an undefined metric) is written as ``null``.
+    """
+    text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False)
+    atomic_write_bytes(path, text.encode('utf-8'))

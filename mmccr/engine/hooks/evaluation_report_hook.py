@@ -19,14 +19,19 @@ GROUP_ORDER = ('all', 'base', 'new', 'HM', 'head', 'medium', 'tail')
 def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     """A rich table: one row per metric, one column per class group.
 
-    Keys ``prefix/name_group`` become row ``name`` and column ``group``;
-    values are shown ×100 (the paper's ×10⁻²).
+    Keys ``prefix/name_group`` become row ``name`` (``prefix/name`` when
+    two metrics report the same name) and column ``group``; values are
+    shown ×100 (the paper's ×10⁻²).
     """
-    rows: Dict[str, Dict[str, float]] = {}
+    parsed: Dict[tuple, Dict[str, float]] = {}
     for key, value in metrics.items():
-        name, _, group = key.split('/')[-1].rpartition('_')
+        prefix, _, rest = key.rpartition('/')
+        name, _, group = rest.rpartition('_')
         if name:
-            rows.setdefault(name, {})[group] = value
+            parsed.setdefault((prefix, name), {})[group] = value
+    names = [name for _, name in parsed]
+    rows = {(name if names.count(name) == 1 else f'{prefix}/{name}'): values
+            for (prefix, name), values in parsed.items()}
     groups = [g for g in GROUP_ORDER if any(g in r for r in rows.values())]
     groups += sorted({g for r in rows.values() for g in r} - set(groups))
     table = Table(title=title)
@@ -73,7 +78,9 @@ class EvaluationReportHook(Hook):
         ckpt = runner._load_from
         path = osp.splitext(ckpt)[0] + '_test_results.json' if ckpt else \
             osp.join(runner.work_dir, 'test_results.json')
-        self._report(runner, runner.test_loop, metrics, path, 'test')
+        name = osp.splitext(osp.basename(ckpt))[0] + '_test' if ckpt else \
+            'test'
+        self._report(runner, runner.test_loop, metrics, path, name)
 
     def _report(self, runner, loop, metrics, path: str, name: str) -> None:
         if not metrics or not is_main_process():
@@ -88,12 +95,15 @@ class EvaluationReportHook(Hook):
             classes=meta.get('classes'),
             groups=meta.get('groups'),
             per_class={},
-            checkpoint=runner._load_from if name == 'test' else None)
+            checkpoint=runner._load_from if name.endswith('test') else None)
         for metric in loop.evaluator.metrics:
             details = getattr(metric, 'details', {})
-            results['per_class'].update(details.get('per_class', {}))
-            if 'reliability' in details:
-                results['reliability'] = details['reliability']
+            results['per_class'].update({
+                f'{metric.prefix}/{name}': values
+                for name, values in details.get('per_class', {}).items()
+            })
+            if 'reliability' in details:  # the first calibration metric's
+                results.setdefault('reliability', details['reliability'])
         atomic_write_json(path, results)
         print_log(f'Per-class results written to {path}', logger='current')
         if self.plot_dir and 'reliability' in results:

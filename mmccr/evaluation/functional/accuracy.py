@@ -1,7 +1,8 @@
 """Thresholded multi-label accuracies.
 
 All forms use the decision ``sigmoid(z) >= threshold`` (i.e.
-``z >= logit(threshold)``, exact in float64) and skip targets of -1.
+``z >= logit(threshold)``; exact at 0.5, rounded once otherwise) and skip
+targets of -1.
 """
 from typing import Tuple
 

@@ -236,7 +236,7 @@ def piece(logits: Array, targets: Array, proximity: Array, *,
         logits: logits ``(N, C)``.
         targets: labels ``(N, C)`` in {1, 0, -1}; -1 is skipped.
         proximity: proximity of each image ``(N,)`` (see
-            :func:`~.proximity.proximity`).
+            :func:`~.knn.proximity`).
         mode (str): ``'binary'`` (default), ``'prob'`` or ``'positive'``.
         n_conf_bins (int): equal-width confidence bins. Defaults to 10.
         n_prox_bins (int): (requested) equal-mass proximity bins. Defaults

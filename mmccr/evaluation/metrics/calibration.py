@@ -14,6 +14,8 @@ from ..functional import (
     proximity,
     reliability_bins,
 )
+from ..functional.binning import check_bins
+from ..functional.calibration import ACE_VARIANTS, MODES
 from ..functional.utils import check_pair
 from .base import MultiLabelMetricBase
 
@@ -72,6 +74,13 @@ class MultiLabelCalibration(MultiLabelMetricBase):
         if unknown:
             raise ValueError(
                 f'Unknown items {sorted(unknown)}; choose from {ITEMS}')
+        if mode not in MODES:
+            raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        if ace_variant not in ACE_VARIANTS:
+            raise ValueError(f'ace_variant must be one of {ACE_VARIANTS}, '
+                             f'got {ace_variant!r}')
+        check_bins(n_bins)
+        check_bins(n_prox_bins)
         self.mode = mode
         self.n_bins = n_bins
         self.items = tuple(items)
