@@ -113,3 +113,31 @@ def test_unknown_type_is_a_clear_error():
     """Building an unregistered type names it."""
     with pytest.raises(KeyError, match='NoSuchLoss'):
         LOSSES.build(dict(type='NoSuchLoss'))
+
+
+def test_warmup_cosine_spans_end_by_default():
+    """Without T_max the cosine spans [begin, end) (mmengine: max_epochs)."""
+    def lrs(**kwargs):
+        param = torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([param], lr=2e-3)
+        sched = ConstantWarmupCosineLR(opt, **kwargs)
+        seen = []
+        for _ in range(6):
+            seen.append(opt.param_groups[0]['lr'])
+            opt.step()
+            sched.step()
+        return seen
+
+    assert lrs(end=6) == lrs(T_max=6, end=6)
+    assert lrs(end=6)[3] == pytest.approx(2e-3 * (1 + math.cos(math.pi / 2))
+                                          / 2)
+
+
+def test_atomic_write_uses_the_umask_mode(tmp_path):
+    """Files are readable by others as with a plain open() (not 0600)."""
+    old = os.umask(0o022)
+    try:
+        atomic_write_bytes(tmp_path / 'f.json', b'{}')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'f.json').stat().st_mode & 0o777 == 0o644

@@ -182,6 +182,16 @@ def test_tools_train_then_test(tmp_path):
     assert sorted(p.name for p in plots.iterdir()) == sorted(
         f'epoch_2_test_reliability_{g}.png' for g in ('all', 'base', 'new'))
 
+    # A checkpoint of another configuration is refused before testing.
+    proc = subprocess.run([
+        sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
+        str(tmp_path / 'test_other'), '--cfg-options',
+        'model.prompt_learner.n_ctx=8', *opts
+    ], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert 'does not fit the model' in proc.stderr
+    assert 'learner.ctx' in proc.stderr
+
     dist_out = tmp_path / 'dist_metrics.json'
     run_tool([
         'bash', 'tools/dist_test.sh', DEMO, ckpt, '2', '--work-dir',

@@ -1,7 +1,10 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
+import os.path as osp
 
+import torch
 from mmengine.config import Config
+from mmengine.model import is_model_wrapper
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -41,11 +44,36 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return finish_config(cfg, args)
 
 
+def check_checkpoint(model, path: str) -> None:
+    """Fail early when a local checkpoint does not fit the model.
+
+    mmengine loads checkpoints non-strictly and only warns, so a checkpoint
+    of another configuration (e.g. another ``n_ctx``) would be tested with
+    untrained prompts.
+    """
+    if not osp.isfile(path):
+        return  # URLs and missing files are mmengine's to report
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = state.get('state_dict', state)
+    model = model.module if is_model_wrapper(model) else model
+    problems = [f'missing {key}' for key in model.state_dict()
+                if key not in state]
+    problems += [
+        f'{key}: checkpoint {tuple(state[key].shape)}, model '
+        f'{tuple(value.shape)}' for key, value in model.state_dict().items()
+        if key in state and state[key].shape != value.shape
+    ]
+    if problems:
+        raise ValueError(f'Checkpoint {path} does not fit the model of this '
+                         f'config: {"; ".join(problems)}')
+
+
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
+    check_checkpoint(runner.model, args.checkpoint)
     metrics = runner.test()
     if args.out and runner.rank == 0:
         atomic_write_json(args.out, metrics)

@@ -10,5 +10,4 @@ _base_ = [
 ]
 model = dict(calibrators=_base_.calibrators)
 train_cfg = dict(max_epochs=4, val_interval=2)
-param_scheduler = dict(T_max=4)
 default_hooks = dict(logger=dict(interval=5))

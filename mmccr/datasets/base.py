@@ -5,6 +5,7 @@ this class selects the class split (all / base / new), draws and caches the
 few-shot sample, and publishes the metainfo that models and metrics use.
 """
 import json
+import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -49,7 +50,8 @@ class MultiLabelDataset(BaseDataset):
             many images per selected class. Defaults to None (all images).
         seed (int): seed of the few-shot sample. Defaults to 1.
         split_dir (str, optional): where few-shot splits and class counts are
-            cached; defaults to ``<data_root>/splits``.
+            cached; defaults to ``<data_root>/splits``, or to
+            ``~/.cache/mmccr/splits/`` when the data root is read-only.
         prompt_names (Sequence[str] | dict, optional): names used in prompts,
             as a list over all classes or a dict that renames some.
         class_counts (str | Sequence[int], optional): training-image counts
@@ -204,7 +206,14 @@ class MultiLabelDataset(BaseDataset):
             f'{self.num_shots}shot_seed{self.seed}.json')
 
     def _split_dir(self) -> str:
-        return self.split_dir or osp.join(self.data_root or '.', 'splits')
+        if self.split_dir:
+            return self.split_dir
+        root = self.data_root or '.'
+        if os.access(root, os.W_OK):
+            return osp.join(root, 'splits')
+        # A read-only dataset folder (shared cluster storage).
+        return osp.join(osp.expanduser('~/.cache/mmccr/splits'),
+                        osp.abspath(root).strip(os.sep).replace(os.sep, '_'))
 
     def _class_counts(self, classes: List[str],
                       labels: np.ndarray) -> Optional[List[int]]:

@@ -1,5 +1,6 @@
 """Learning-rate schedule of the CoOp / Dassl recipes."""
 import math
+from typing import Optional
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
@@ -20,7 +21,8 @@ class ConstantWarmupCosineLR(LRSchedulerMixin, _ParamScheduler):
 
     Args:
         optimizer: wrapped optimizer.
-        T_max (int): period of the cosine, normally the number of epochs.
+        T_max (int, optional): period of the cosine; defaults to
+            ``end - begin``, which mmengine sets to the number of epochs.
         warmup_steps (int): steps at ``warmup_lr``. Defaults to 1.
         warmup_lr (float): learning rate during warm-up. Defaults to 1e-5.
         eta_min (float): final learning rate. Defaults to 0.
@@ -29,7 +31,7 @@ class ConstantWarmupCosineLR(LRSchedulerMixin, _ParamScheduler):
 
     def __init__(self,
                  optimizer,
-                 T_max: int,
+                 T_max: Optional[int] = None,
                  warmup_steps: int = 1,
                  warmup_lr: float = 1e-5,
                  eta_min: float = 0.,
@@ -38,7 +40,7 @@ class ConstantWarmupCosineLR(LRSchedulerMixin, _ParamScheduler):
                  last_step: int = -1,
                  by_epoch: bool = True,
                  verbose: bool = False) -> None:
-        self.T_max = T_max
+        self.T_max = T_max or end - begin
         self.warmup_steps = warmup_steps
         self.warmup_lr = warmup_lr
         self.eta_min = eta_min
@@ -51,7 +53,7 @@ class ConstantWarmupCosineLR(LRSchedulerMixin, _ParamScheduler):
             verbose=verbose)
 
     def _get_value(self) -> list:
-        step = self.last_step
+        step = self.last_step  # steps taken since ``begin``
         if step < self.warmup_steps:
             return [self.warmup_lr for _ in self.base_values]
         factor = (1 + math.cos(math.pi * min(step, self.T_max) /

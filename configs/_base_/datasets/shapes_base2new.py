@@ -15,6 +15,7 @@ train_dataloader = dict(
     num_workers=0,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
+    drop_last=True,  # CCR's batch statistics need full batches
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

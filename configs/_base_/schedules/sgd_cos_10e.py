@@ -2,8 +2,9 @@
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.002, momentum=0.9, weight_decay=5e-4))
+# The cosine spans the training epochs (T_max defaults to max_epochs).
 param_scheduler = dict(
-    type='ConstantWarmupCosineLR', T_max=10, warmup_steps=1, warmup_lr=1e-5)
+    type='ConstantWarmupCosineLR', warmup_steps=1, warmup_lr=1e-5)
 train_cfg = dict(by_epoch=True, max_epochs=10, val_interval=10)
 val_cfg = dict()
 test_cfg = dict()

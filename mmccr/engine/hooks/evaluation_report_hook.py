@@ -1,5 +1,6 @@
 """Evaluation report: a table, a JSON of per-class values, diagrams."""
 import io
+import logging
 import os.path as osp
 from typing import Dict, Optional
 
@@ -104,7 +105,14 @@ class EvaluationReportHook(Hook):
             })
             if 'reliability' in details:  # the first calibration metric's
                 results.setdefault('reliability', details['reliability'])
-        atomic_write_json(path, results)
+        try:
+            atomic_write_json(path, results)
+        except OSError as err:  # e.g. a read-only checkpoint folder
+            fallback = osp.join(runner.work_dir, osp.basename(path))
+            print_log(f'Cannot write {path} ({err}); writing {fallback}',
+                      logger='current', level=logging.WARNING)
+            path = fallback
+            atomic_write_json(path, results)
         print_log(f'Per-class results written to {path}', logger='current')
         if self.plot_dir and 'reliability' in results:
             from mmccr.visualization import plot_results

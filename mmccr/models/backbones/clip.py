@@ -26,10 +26,10 @@ _WEIGHTS_HELP = (
     '  * On a machine with internet, open_clip downloads tags such as '
     "'openai' into the Hugging Face cache (set HF_HOME or `cache_dir` to "
     'choose where); run once online, then offline runs find the cache.\n'
-    '  * Offline, download `open_clip_pytorch_model.bin` from the Hugging '
-    'Face repository timm/vit_base_patch16_clip_224.openai elsewhere, copy '
-    'it here and set `model.backbone.pretrained=/path/to/'
-    'open_clip_pytorch_model.bin`.\n'
+    '  * Offline, download the weights file on a connected machine (for the '
+    'OpenAI ViT-B/16: `open_clip_pytorch_model.bin` from the Hugging Face '
+    'repository timm/vit_base_patch16_clip_224.openai), copy it here and '
+    'set `model.backbone.pretrained=/path/to/open_clip_pytorch_model.bin`.\n'
     '  * HF_HUB_OFFLINE={offline!r} in this process.\n'
     'Original error: {err}')
 
@@ -110,14 +110,18 @@ class CLIPBackbone(nn.Module):
                 f'CLIP checkpoint file {pretrained!r} does not exist. '
                 + _WEIGHTS_HELP.split('\n', 1)[1].format(
                     offline=os.environ.get('HF_HUB_OFFLINE'), err='-'))
+        # hf-hub: / local-dir: names carry their weights; never fall back to a
+        # random CLIP silently when they are missing.
+        hub = name.startswith(('hf-hub:', 'local-dir:'))
         try:
             return open_clip.create_model(
                 name,
                 pretrained=os.path.expanduser(pretrained)
                 if pretrained else None,
-                cache_dir=cache_dir)
+                cache_dir=cache_dir,
+                require_pretrained=bool(pretrained) or hub)
         except RuntimeError as err:
-            if pretrained is None or 'download' not in str(err).lower():
+            if not (pretrained or hub):
                 raise
             raise RuntimeError(
                 _WEIGHTS_HELP.format(
