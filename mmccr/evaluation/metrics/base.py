@@ -35,12 +35,17 @@ class MultiLabelMetricBase(BaseMetric):
         self.groups = None if groups is None else list(groups)
         self.details: dict = {}
 
+    #: Whether :meth:`process` keeps the image features (for proximity).
+    needs_reference_features = False
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
-        """Keep each sample's logits, labels and image feature (numpy)."""
+        """Keep each sample's logits, labels (and image feature) as numpy."""
+        keys = ('logits', 'gt_label') + (
+            ('img_feat', ) if self.needs_reference_features else ())
         for sample in data_samples:
             self.results.append({
                 key: sample[key].cpu().numpy()
-                for key in ('logits', 'gt_label', 'img_feat') if key in sample
+                for key in keys if key in sample
             })
 
     @staticmethod
