@@ -4,6 +4,15 @@ import math
 import numpy as np
 import pytest
 import torch
+from metric_reference import (
+    HAND_LOGITS,
+    HAND_TARGETS,
+    LN3,
+    LN19,
+    col,
+    loop_triples,
+    sig,
+)
 from torchmetrics.functional.classification import binary_calibration_error
 
 from mmccr.evaluation.functional import (
@@ -15,19 +24,7 @@ from mmccr.evaluation.functional import (
     harmonic_mean,
 )
 
-LN3 = math.log(3)
-LN19 = math.log(19)
 NAN = float('nan')
-
-
-def col(*values):
-    """A one-class ``(N, 1)`` float64 array."""
-    return np.array(values, dtype=np.float64)[:, None]
-
-
-def sig(z):
-    """Plain float64 sigmoid of one number."""
-    return 1.0 / (1.0 + math.exp(-z))
 
 
 def loop_ap(scores, targets):
@@ -41,25 +38,6 @@ def loop_ap(scores, targets):
             hits += 1
             precisions.append(hits / rank)
     return sum(precisions) / len(precisions) if precisions else NAN
-
-
-def loop_triples(logits, targets, mode):
-    """(conf, correct) lists of one class, written out per mode."""
-    conf, correct = [], []
-    for z, y in zip(logits, targets, strict=True):
-        if y < 0 or (mode == 'positive' and y != 1):
-            continue
-        p = sig(z)
-        if mode == 'binary':
-            conf.append(max(p, 1 - p))
-            correct.append(float((p >= 0.5) == (y == 1)))
-        elif mode == 'prob':
-            conf.append(p)
-            correct.append(float(y))
-        else:
-            conf.append(p)
-            correct.append(float(p >= 0.5))
-    return conf, correct
 
 
 def loop_ece(conf, correct, n_bins=10):
@@ -168,8 +146,6 @@ def test_accuracy_other_threshold():
 
 # One class, p = .95 .75 .5 .25 .05 (z = ln 19, ln 3, 0, -ln 3, -ln 19),
 # none on a bin edge except p = .5, the left edge of bin 5.
-HAND_LOGITS = col(LN19, LN3, 0.0, -LN3, -LN19)
-HAND_TARGETS = col(1, 0, 1, 0, 0)
 
 
 def test_ece_binary_by_hand():
@@ -223,7 +199,7 @@ def test_ece_matches_loop(mode, seed):
     logits, targets = random_data(seed)
     value = ece(logits, targets, mode=mode)
     for c in range(logits.shape[1]):
-        conf, correct = loop_triples(logits[:, c], targets[:, c], mode)
+        conf, correct, _ = loop_triples(logits[:, c], targets[:, c], mode)
         assert value[c] == pytest.approx(loop_ece(conf, correct),
                                          abs=1e-12)
 
