@@ -6,21 +6,19 @@ second and to run on CPU in milliseconds. Fixtures that return shared
 objects are session-scoped; tests must not modify them.
 """
 import copy
+import os.path as osp
 
 import pytest
 import torch
+from mmengine.config import Config
 
-#: open_clip config of the tiny CLIP (``open_clip.CLIP(**TINY_CLIP_CFG)``).
+#: open_clip config of the tiny CLIP (``open_clip.CLIP(**TINY_CLIP_CFG)``),
+#: the one of ``configs/_base_/models/coop_tiny-clip.py``.
 #: Images are ``(B, 3, 32, 32)``; features have ``embed_dim=32``; patch
 #: tokens are ``(32 / 8) ** 2 = 16`` per image; text width is 64.
-TINY_CLIP_CFG = dict(
-    embed_dim=32,
-    quick_gelu=True,
-    vision_cfg=dict(image_size=32, patch_size=8, width=64, layers=2,
-                    head_width=32),
-    text_cfg=dict(context_length=77, vocab_size=49408, width=64, heads=2,
-                  layers=2),
-)
+TINY_CLIP_CFG = Config.fromfile(
+    osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
+             '_base_', 'models', 'coop_tiny-clip.py')).tiny_clip.to_dict()
 
 
 def tiny_classifier_cfg(classnames=None, **kwargs) -> dict:

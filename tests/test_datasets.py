@@ -256,35 +256,24 @@ def test_coco_malformed_json(tmp_path):
     assert str(path) in str(err.value)
 
 
-def test_coco_missing_section(tmp_path):
+def _without_categories():
     data = coco_dict()
     del data['categories']
-    path = write_json(tmp_path / 'no_cats.json', data)
+    return data
+
+
+@pytest.mark.parametrize('make, word', [
+    (_without_categories, 'categories'),
+    (lambda: coco_dict(anns=COCO_ANNS + [(11, 99, 0)]), '99'),  # category
+    (lambda: coco_dict(anns=COCO_ANNS + [(555, 1, 0)]), '555'),  # image
+])
+def test_coco_bad_annotations_name_file_and_value(tmp_path, make, word):
+    path = write_json(tmp_path / 'bad.json', make())
     with pytest.raises(ValueError) as err:
         CocoMultiLabel(ann_file=str(path), data_root=str(tmp_path),
                        split_dir=str(tmp_path / 'splits'))
     assert str(path) in str(err.value)
-    assert 'categories' in str(err.value)
-
-
-def test_coco_unknown_category_id(tmp_path):
-    data = coco_dict(anns=COCO_ANNS + [(11, 99, 0)])
-    path = write_json(tmp_path / 'bad_cat.json', data)
-    with pytest.raises(ValueError) as err:
-        CocoMultiLabel(ann_file=str(path), data_root=str(tmp_path),
-                       split_dir=str(tmp_path / 'splits'))
-    assert str(path) in str(err.value)
-    assert '99' in str(err.value)
-
-
-def test_coco_unknown_image_id(tmp_path):
-    data = coco_dict(anns=COCO_ANNS + [(555, 1, 0)])
-    path = write_json(tmp_path / 'bad_img.json', data)
-    with pytest.raises(ValueError) as err:
-        CocoMultiLabel(ann_file=str(path), data_root=str(tmp_path),
-                       split_dir=str(tmp_path / 'splits'))
-    assert str(path) in str(err.value)
-    assert '555' in str(err.value)
+    assert word in str(err.value)
 
 
 # --------------------------------------------------------------------- #
