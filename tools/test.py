@@ -1,6 +1,8 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
+import os
 import os.path as osp
+from typing import List
 
 import torch
 from mmengine.config import Config
@@ -17,6 +19,10 @@ from mmccr.utils.cli import (
 )
 from mmccr.utils.io import atomic_write_json
 
+CALIBRATOR_CONFIGS = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', '_base_',
+    'calibrators')
+
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Test a mmccr model')
@@ -26,15 +32,40 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--plot-dir', help='write reliability diagrams (PNG) to this folder')
     parser.add_argument(
+        '--calibrators',
+        nargs='+',
+        metavar='NAME|FILE',
+        help='replace the model\'s calibrators (applied in this order): '
+        'names in configs/_base_/calibrators/ (e.g. dac tempscale, or none) '
+        'or config files that define `calibrators`')
+    parser.add_argument(
         '--amp', action='store_true', help='mixed-precision inference')
     add_common_args(parser)
     return parser
+
+
+def load_calibrators(specs: List[str]) -> List[dict]:
+    """Calibrator configs from names or files (``--calibrators``)."""
+    calibrators = []
+    for spec in specs:
+        path = spec if spec.endswith('.py') else osp.join(
+            CALIBRATOR_CONFIGS, f'{spec}.py')
+        if not osp.isfile(path):
+            known = sorted(
+                osp.splitext(f)[0] for f in os.listdir(CALIBRATOR_CONFIGS))
+            raise FileNotFoundError(
+                f'--calibrators {spec!r}: no file {path} (known names: '
+                f'{", ".join(known)})')
+        calibrators += Config.fromfile(path).get('calibrators', [])
+    return calibrators
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge command-line arguments into the config."""
     set_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
+    if args.calibrators:
+        cfg.model.calibrators = load_calibrators(args.calibrators)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     if args.plot_dir:
@@ -61,7 +92,8 @@ def check_checkpoint(model, path: str) -> None:
     problems += [
         f'{key}: checkpoint {tuple(state[key].shape)}, model '
         f'{tuple(value.shape)}' for key, value in model.state_dict().items()
-        if key in state and state[key].shape != value.shape
+        if isinstance(value, torch.Tensor) and key in state
+        and state[key].shape != value.shape
     ]
     if problems:
         raise ValueError(f'Checkpoint {path} does not fit the model of this '

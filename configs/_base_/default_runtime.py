@@ -13,6 +13,7 @@ custom_hooks = [
     dict(type='SafeCheckpointHook'),  # weights_only-loadable checkpoints
     dict(type='RandomStateHook'),  # exact resume of augmentation
     dict(type='ReferenceFeaturesHook'),  # training features for PIECE
+    dict(type='CalibratorFitHook'),  # fit post-hoc calibrators (held out)
     dict(type='EvaluationReportHook'),  # table, per-class JSON, diagrams
 ]
 

@@ -1,6 +1,4 @@
-# Offline demo: CoOp + BCE + CCR on generated shapes with a tiny random CLIP.
-# Runs in about a minute on 2 CPU cores; numbers are not meaningful (the
-# CLIP is untrained). It exercises the whole train / validate / test path.
+# Offline smoke run: CoOp + BCE + CCR on generated shapes, tiny random CLIP.
 _base_ = [
     '../_base_/models/coop_tiny-clip.py',
     '../_base_/calibrators/ccr.py',

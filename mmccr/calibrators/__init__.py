@@ -1,5 +1,13 @@
 """Calibrators, registered in ``CALIBRATORS``."""
 from .base import BaseCalibrator
 from .ccr import CCR, ccr_loss, predicted_correlation
+from .dac import DAC, dac_factors
+from .dor import DOR, load_vocabulary, rank_outliers
+from .temperature import TemperatureScaling, fit_temperature
+from .text_anchor import TextAnchor, text_deviation
 
-__all__ = ['BaseCalibrator', 'CCR', 'ccr_loss', 'predicted_correlation']
+__all__ = [
+    'BaseCalibrator', 'CCR', 'DAC', 'DOR', 'TemperatureScaling', 'TextAnchor',
+    'ccr_loss', 'dac_factors', 'fit_temperature', 'load_vocabulary',
+    'predicted_correlation', 'rank_outliers', 'text_deviation'
+]

@@ -6,7 +6,7 @@ confidences in a batch with the cosine similarities of the frozen
 zero-shot class text embeddings:
 ``L = L_base + lambda * ||corr(C_pred) - Sigma_text||_F^2``.
 """
-from typing import Dict, Sequence
+from typing import Dict
 
 import torch
 from torch import Tensor
@@ -140,13 +140,13 @@ class CCR(BaseCalibrator):
         self.global_batch = global_batch
         self.register_buffer('text_sim', torch.empty(0, 0), persistent=False)
 
-    def set_classes(self, classnames: Sequence[str],
-                    zero_shot_features: Tensor) -> None:
+    def set_classes(self, model) -> None:
         """Store Σ_text, the cosine similarities of the zero-shot features."""
-        feats = zero_shot_features.detach().float()
+        feats = model.zero_shot_features().detach().float()
         self.text_sim = (feats @ feats.t()).to(self.text_sim.device)
 
-    def loss(self, logits: Tensor, labels: Tensor) -> Dict[str, Tensor]:
+    def loss(self, logits: Tensor, labels: Tensor,
+             model=None) -> Dict[str, Tensor]:
         """CCR term ``loss_ccr`` and the logged mean off-diagonal gap."""
         probs = torch.sigmoid(logits.float())
         if self.global_batch:

@@ -31,6 +31,8 @@ class MultiLabelDataset(BaseDataset):
 
     * ``classes`` / ``prompt_names``: canonical and prompt names of the
       selected classes, in canonical order;
+    * ``base_prompt_names``: prompt names of all base classes (the classes
+      prompts are trained on), whichever classes are selected;
     * ``groups``: indices (into the selected classes) of ``base``, ``new``
       and, when training counts are known, ``head``, ``medium``, ``tail``;
     * ``class_counts``: training images per selected class (full pool);
@@ -280,6 +282,7 @@ class MultiLabelDataset(BaseDataset):
         self._metainfo.update(
             classes=[classes[c] for c in selected],
             prompt_names=[prompt_names[c] for c in selected],
+            base_prompt_names=[prompt_names[c] for c in split['base']],
             class_split=self.class_split,
             groups=groups,
             class_counts=None if counts is None else

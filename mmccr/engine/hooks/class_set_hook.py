@@ -6,16 +6,32 @@ from mmengine.runner import BaseLoop
 from mmccr.registry import HOOKS
 
 
-def _set_classes(runner, loop) -> None:
+def set_dataset_classes(runner, dataset, training: bool = False) -> None:
+    """Make the model predict the classes of ``dataset``.
+
+    The names are the metainfo's ``prompt_names`` (else ``classes``). The
+    base classes (those the prompts were trained on) are the training
+    classes: while training they are recorded in the model (and saved in
+    its checkpoints); a model that never trained falls back to the
+    metainfo's ``base_prompt_names``, else to the names themselves.
+    """
     model = runner.model.module if is_model_wrapper(runner.model) \
         else runner.model
-    meta = loop.dataloader.dataset.metainfo
+    meta = dataset.metainfo
     names = meta.get('prompt_names') or meta.get('classes')
     if not names:
         raise ValueError(
-            f'{type(loop.dataloader.dataset).__name__} has no class names in '
-            "its metainfo ('prompt_names' or 'classes').")
-    model.set_classes(names)
+            f'{type(dataset).__name__} has no class names in its metainfo '
+            "('prompt_names' or 'classes').")
+    if training:
+        model.train_classnames = list(names)
+    base = model.train_classnames or meta.get('base_prompt_names') or names
+    model.set_classes(names, base)
+
+
+def set_loop_classes(runner, loop, training: bool = False) -> None:
+    """Make the model predict the classes of ``loop``'s dataset."""
+    set_dataset_classes(runner, loop.dataloader.dataset, training)
 
 
 @HOOKS.register_module()
@@ -32,17 +48,17 @@ class ClassSetHook(Hook):
 
     def before_train(self, runner) -> None:
         """Predict the training classes."""
-        _set_classes(runner, runner.train_loop)
+        set_loop_classes(runner, runner.train_loop, training=True)
 
     def before_val(self, runner) -> None:
         """Predict the validation classes."""
-        _set_classes(runner, runner.val_loop)
+        set_loop_classes(runner, runner.val_loop)
 
     def after_val(self, runner) -> None:
         """Back to the training classes when validating during training."""
         if isinstance(runner._train_loop, BaseLoop):
-            _set_classes(runner, runner.train_loop)
+            set_loop_classes(runner, runner.train_loop)
 
     def before_test(self, runner) -> None:
         """Predict the test classes."""
-        _set_classes(runner, runner.test_loop)
+        set_loop_classes(runner, runner.test_loop)

@@ -1,6 +1,4 @@
 """Training-image features for proximity-aware metrics (PIECE)."""
-import copy
-
 import numpy as np
 import torch
 from mmengine.dataset import default_collate
@@ -9,7 +7,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
-from mmccr.registry import DATASETS, HOOKS
+from mmccr.datasets.build import build_eval_dataset
+from mmccr.registry import HOOKS
 
 
 @HOOKS.register_module()
@@ -60,10 +59,7 @@ class ReferenceFeaturesHook(Hook):
         # Frozen encoder: the features never change, so compute them once.
         if self._cache is not None:
             return self._cache
-        dataset_cfg = copy.deepcopy(train_cfg['dataset'])
-        dataset_cfg['pipeline'] = []
-        dataset = DATASETS.build(dataset_cfg)
-        dataset.pipeline = eval_pipeline
+        dataset = build_eval_dataset(train_cfg['dataset'], eval_pipeline)
         loader = DataLoader(
             dataset, batch_size=self.batch_size, collate_fn=default_collate)
         model = runner.model.module if is_model_wrapper(runner.model) \

@@ -261,12 +261,19 @@ class CLIPBackbone(nn.Module):
     def zero_shot_text_features(
             self,
             classnames: Sequence[str],
-            templates: Optional[Sequence[str]] = None) -> Tensor:
+            templates: Optional[Sequence[str]] = None,
+            cache: bool = True) -> Tensor:
         """Zero-shot class embeddings, averaged over templates.
 
         Each template is filled with every class name; the features are
-        L2-normalised, averaged over templates and normalised again. Results
-        are cached per (class names, templates).
+        L2-normalised, averaged over templates and normalised again.
+
+        Args:
+            classnames (Sequence[str]): the names.
+            templates (Sequence[str], optional): defaults to the backbone's.
+            cache (bool): keep the result per (names, templates) for the
+                next call. Defaults to True; turn off for one-off batches
+                of many names (e.g. an outlier vocabulary).
 
         Returns:
             Tensor: unit-norm class features ``(C, D)``.
@@ -274,14 +281,16 @@ class CLIPBackbone(nn.Module):
         templates = tuple(templates or self.templates)
         key = tuple(classnames) + ('\x00', ) + templates
         device = self.clip.token_embedding.weight.device
-        if key not in self._zero_shot_cache:
-            feats = torch.stack([
+        feats = self._zero_shot_cache.get(key)
+        if feats is None:
+            feats = F.normalize(torch.stack([
                 F.normalize(
                     self.encode_text([t.format(c) for c in classnames]),
                     dim=-1) for t in templates
-            ]).mean(0)
-            self._zero_shot_cache[key] = F.normalize(feats, dim=-1)
-        return self._zero_shot_cache[key].to(device)
+            ]).mean(0), dim=-1)
+            if cache:
+                self._zero_shot_cache[key] = feats
+        return feats.to(device)
 
 
 def _drop_own_keys(module: nn.Module, state_dict: dict, prefix: str,

@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
@@ -21,6 +22,12 @@ def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
         type='ImgDataPreprocessor',
         mean=[255 * m for m in mean],
         std=[255 * s for s in std])
+
+
+def _optional_extra_state(state_dict: dict, prefix: str, *args) -> None:
+    """Let checkpoints without the training classes load strictly."""
+    state_dict.setdefault(prefix + '_extra_state',
+                          dict(train_classnames=[]))
 
 
 @MODELS.register_module()
@@ -77,19 +84,65 @@ class PromptClassifier(BaseModel):
         self.calibrators = torch.nn.ModuleList(
             [CALIBRATORS.build(cfg) for cfg in calibrators])
         self.classnames: List[str] = []
+        self.base_classnames: List[str] = []
+        # Classes the prompts were trained on; saved in checkpoints.
+        self.train_classnames: List[str] = []
+        self._register_load_state_dict_pre_hook(_optional_extra_state)
         if classnames is not None:
             self.set_classes(classnames)
 
-    def set_classes(self, classnames: Sequence[str]) -> None:
-        """Predict ``classnames`` from now on (learner and calibrators)."""
+    def set_classes(self,
+                    classnames: Sequence[str],
+                    base_classnames: Optional[Sequence[str]] = None) -> None:
+        """Predict ``classnames`` from now on (learner and calibrators).
+
+        Args:
+            classnames (Sequence[str]): the classes to predict, in order.
+            base_classnames (Sequence[str], optional): the classes the
+                prompts were trained on (post-hoc calibrators such as DAC
+                treat the others as new). Defaults to ``classnames``.
+        """
         classnames = list(classnames)
-        if classnames == self.classnames:
-            return
+        if classnames != self.classnames:
+            self.learner.set_classes(classnames, self.backbone)
         self.classnames = classnames
-        self.learner.set_classes(classnames, self.backbone)
-        zero_shot = self.backbone.zero_shot_text_features(classnames)
+        self.base_classnames = list(base_classnames or classnames)
+        # Always re-prepare calibrators: DAC reads the current prompts.
         for calibrator in self.calibrators:
-            calibrator.set_classes(classnames, zero_shot)
+            calibrator.set_classes(self)
+
+    def get_extra_state(self) -> dict:
+        """Checkpointed non-tensor state: the training classes."""
+        return dict(train_classnames=list(self.train_classnames))
+
+    def set_extra_state(self, state: dict) -> None:
+        """Restore :meth:`get_extra_state`."""
+        self.train_classnames = list(state.get('train_classnames', []))
+
+    def zero_shot_features(self,
+                           names: Optional[Sequence[str]] = None,
+                           cache: bool = True) -> Tensor:
+        """Frozen hand-crafted-prompt text features ``(N, D)``, unit norm.
+
+        Args:
+            names (Sequence[str], optional): defaults to the current classes.
+            cache (bool): keep the result for later calls. Defaults to True.
+        """
+        return self.backbone.zero_shot_text_features(
+            self.classnames if names is None else list(names), cache=cache)
+
+    def tuned_text_features(self,
+                            names: Optional[Sequence[str]] = None) -> Tensor:
+        """Text features of ``names`` through the learned prompts ``(N, D)``.
+
+        Unit norm and differentiable with respect to the prompts.
+
+        Args:
+            names (Sequence[str], optional): defaults to the current classes.
+        """
+        names = self.classnames if names is None else list(names)
+        return F.normalize(
+            self.learner.encode_names(self.backbone, names).float(), dim=-1)
 
     def extract_feat(self, inputs: Tensor) -> ImageFeatures:
         """Frozen image features of normalised images ``(B, 3, H, W)``."""
@@ -126,7 +179,7 @@ class PromptClassifier(BaseModel):
             labels = data_samples['gt_label'].to(logits.device)
             losses = {'loss_cls': self.loss_fn(logits, labels)}
             for calibrator in self.calibrators:
-                losses.update(calibrator.loss(logits, labels))
+                losses.update(calibrator.loss(logits, labels, self))
             return losses
         if mode == 'predict':
             return self._predictions(logits, feats.pooled, data_samples)

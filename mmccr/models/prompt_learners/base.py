@@ -119,6 +119,22 @@ class BasePromptLearner(nn.Module):
         """Tuned class text features, ``(C, D)`` or per image ``(B, C, D)``."""
         raise NotImplementedError
 
+    def encode_names(self, backbone, names: Sequence[str]) -> Tensor:
+        """Text features of arbitrary ``names`` through the learned prompts.
+
+        Used by calibrators that compare tuned and zero-shot text features
+        (DAC, DOR, the text anchor). Image-conditioned or class-specific
+        prompts have no image-free prompt for a new name and raise.
+
+        Returns:
+            Tensor: text features ``(N, D)`` (not normalised),
+            differentiable with respect to the learner's parameters.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} cannot encode arbitrary names with its '
+            'prompts, so it cannot be combined with calibrators that need '
+            'tuned text features (DAC, DOR, TextAnchor).')
+
     def forward(self, backbone, image_features: ImageFeatures) -> Tensor:
         """Cosine logits of every image against every class.
 

@@ -88,6 +88,18 @@ class CoOp(BasePromptLearner):
         """Tuned class text features ``(C, D)``."""
         if self.tokens is None:
             raise RuntimeError('CoOp.set_classes() was not called')
-        prompts = self.tokens.assemble(self.ctx, self.class_token_position)
-        return backbone.encode_token_embeddings(prompts,
-                                                self.tokens.token_ids)
+        return self._encode(backbone, self.tokens)
+
+    def encode_names(self, backbone, names: Sequence[str]) -> Tensor:
+        """Tuned text features ``(N, D)`` of any names (shared context)."""
+        if self.num_classes is not None:
+            raise NotImplementedError(
+                'class-specific CoOp has no context for names outside its '
+                'classes; use a unified context (class_specific=False) with '
+                'calibrators that need tuned text features.')
+        tokens = PromptTokens(backbone, names, self.n_ctx).to(self.ctx.device)
+        return self._encode(backbone, tokens)
+
+    def _encode(self, backbone, tokens: PromptTokens) -> Tensor:
+        prompts = tokens.assemble(self.ctx, self.class_token_position)
+        return backbone.encode_token_embeddings(prompts, tokens.token_ids)

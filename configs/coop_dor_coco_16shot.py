@@ -1,0 +1,10 @@
+# CoOp + BCE + DOR (train-time) on MS-COCO 2014, 16-shot base, ViT-B/16.
+_base_ = [
+    '_base_/models/coop_vit-b16.py',
+    '_base_/calibrators/dor.py',
+    '_base_/datasets/coco14_base2new.py',
+    '_base_/schedules/sgd_cos_10e.py',
+    '_base_/default_runtime.py',
+]
+model = dict(calibrators=_base_.calibrators)
+train_dataloader = dict(dataset=dict(num_shots=16, seed=1))

@@ -1,0 +1,96 @@
+"""Run a config (train if it trains, then test) once per seed, cached.
+
+Used by ``tools/analysis_tools/compare_calibrators.py`` and the demo: a
+finished run leaves ``results.json`` in its work directory and is read
+back instead of rerun, unless its config changed.
+"""
+import hashlib
+import json
+import logging
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+from rich.progress import Progress
+
+from mmccr.engine.hooks import RichProgressHook
+from mmccr.utils.io import atomic_write_json
+
+RESULTS = 'results.json'
+
+
+def seeded_config(config: str,
+                  work_dir: str,
+                  seed: Optional[int] = None,
+                  cfg_options: Optional[dict] = None,
+                  quiet: bool = True) -> Config:
+    """Load ``config`` for one run.
+
+    Args:
+        config (str): config file.
+        work_dir (str): the run's work directory.
+        seed (int, optional): sets the run's random seed and the few-shot
+            sample's seed (``train_dataloader.dataset.seed``).
+        cfg_options (dict, optional): overrides, as for ``--cfg-options``.
+        quiet (bool): log warnings only (the progress bar shows progress).
+    """
+    cfg = Config.fromfile(config)
+    cfg.work_dir = work_dir
+    if seed is not None:
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
+        if cfg.get('train_dataloader'):
+            cfg.train_dataloader.dataset.seed = seed
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if quiet:
+        cfg.log_level = 'WARNING'
+    return cfg
+
+
+def config_digest(cfg: Config) -> str:
+    """Hash of a config's content (detects changed configs)."""
+    return hashlib.sha256(cfg.pretty_text.encode('utf-8')).hexdigest()[:16]
+
+
+def run_config(cfg: Config,
+               progress: Optional[Progress] = None,
+               description: str = 'run',
+               rerun: bool = False) -> dict:
+    """Train (when the config trains) and test; return the test metrics.
+
+    A config without ``train_cfg`` (e.g. zero-shot CLIP) is only tested.
+    The metrics are stored in ``<work_dir>/results.json`` with the config's
+    digest; a later call with the same config reads them back.
+
+    Args:
+        cfg (Config): from :func:`seeded_config`.
+        progress (rich.progress.Progress, optional): shows the run's
+            iterations.
+        description (str): the run's label on the progress bar.
+        rerun (bool): ignore stored results.
+
+    Returns:
+        dict: metric name → value (fractions, not ×100).
+    """
+    path = osp.join(cfg.work_dir, RESULTS)
+    digest = config_digest(cfg)
+    if not rerun and osp.isfile(path):
+        with open(path, encoding='utf-8') as f:
+            stored = json.load(f)
+        if stored.get('config_digest') == digest:
+            if progress is not None:
+                progress.console.print(f'{description}: read {path}')
+            return stored['metrics']
+        print_log(f'{path} is from another config; rerunning',
+                  logger='current', level=logging.WARNING)
+    runner = Runner.from_cfg(cfg)
+    if progress is not None:
+        runner.register_hook(RichProgressHook(progress, description),
+                             priority='LOWEST')
+    if cfg.get('train_cfg'):
+        runner.train()
+    metrics = runner.test()
+    atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
+    return metrics

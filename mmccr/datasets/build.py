@@ -1,0 +1,23 @@
+"""Build a dataset from its config with another pipeline."""
+import copy
+from typing import Sequence
+
+from mmccr.registry import DATASETS
+
+
+def build_eval_dataset(dataset_cfg: dict, pipeline: Sequence):
+    """Build ``dataset_cfg`` but run ``pipeline`` on its items.
+
+    Used to pass training images through the evaluation transforms (PIECE
+    reference features, held-out fitting data).
+
+    Args:
+        dataset_cfg (dict): a dataset config, e.g. the training dataset's.
+        pipeline (Sequence): a built pipeline (e.g. an evaluation dataset's
+            ``pipeline``) or transform configs.
+    """
+    dataset_cfg = copy.deepcopy(dataset_cfg)
+    dataset_cfg['pipeline'] = []
+    dataset = DATASETS.build(dataset_cfg)
+    dataset.pipeline = pipeline
+    return dataset
