@@ -19,6 +19,7 @@ from mmccr.evaluation.functional import (
     accuracy,
     average_precision,
     binned_gaps,
+    confidence_gap,
     ece,
     group_means,
     harmonic_mean,
@@ -332,3 +333,41 @@ def test_harmonic_mean():
     assert harmonic_mean(0.0, 0.0) == 0.0
     assert harmonic_mean(0.0, 0.7) == 0.0
     assert np.isnan(harmonic_mean(NAN, 0.5))
+
+
+def test_confidence_gap_hand_values():
+    # Class 0: logits 0 and ln 3 -> binary confidences 0.5 and 0.75; both
+    # decisions (>= 0 -> positive) are right for labels 1, 1: gap
+    # (0.5 + 0.75) / 2 - 1 = -0.375 (under-confident).
+    # Class 1: logits ln 3 and -ln 3, labels 0, 0 -> confidences 0.75 and
+    # 0.75, one right: 0.75 - 0.5 = +0.25 (over-confident).
+    # Class 2: only -1 labels -> NaN.
+    ln3 = np.log(3.0)
+    logits = np.array([[0.0, ln3, 5.0], [ln3, -ln3, -5.0]])
+    targets = np.array([[1, 0, -1], [1, 0, -1]])
+    gap = confidence_gap(logits, targets)
+    assert gap[0] == pytest.approx(-0.375)
+    assert gap[1] == pytest.approx(0.25)
+    assert np.isnan(gap[2])
+    # 'prob' mode: confidence p against the label itself.
+    # Class 0: p = 0.5, 0.75 vs labels 1, 1 -> 0.625 - 1.
+    prob = confidence_gap(logits, targets, mode='prob')
+    assert prob[0] == pytest.approx(-0.375)
+    assert prob[1] == pytest.approx((0.75 + 0.25) / 2 - 0.0)
+
+
+def test_gap_metric_is_signed_and_has_no_harmonic_mean():
+    from mmccr.evaluation.metrics import MultiLabelCalibration
+    metric = MultiLabelCalibration(items=['ECE', 'Gap'])
+    metric.dataset_meta = dict(classes=['a', 'b'],
+                               groups=dict(base=[0], new=[1]))
+    ln3 = float(np.log(3.0))
+    rows = [([0.0, ln3], [1, 0]), ([ln3, -ln3], [1, 0])]
+    results = [
+        dict(logits=torch.tensor(z), gt_label=torch.tensor(y),
+             img_feat=torch.zeros(2)) for z, y in rows
+    ]
+    out = metric.compute_metrics(results)
+    assert out['Gap_base'] == pytest.approx(-0.375)
+    assert out['Gap_new'] == pytest.approx(0.25)
+    assert 'Gap_HM' not in out and 'ECE_HM' in out

@@ -1,6 +1,6 @@
 """Build a dataset from its config with another pipeline."""
 import copy
-from typing import Sequence
+from typing import Optional, Sequence
 
 from mmccr.registry import DATASETS
 
@@ -21,3 +21,13 @@ def build_eval_dataset(dataset_cfg: dict, pipeline: Sequence):
     dataset = DATASETS.build(dataset_cfg)
     dataset.pipeline = pipeline
     return dataset
+
+
+def training_loader_cfg(cfg) -> Optional[dict]:
+    """The config of the (few-shot) training images.
+
+    ``train_dataloader``, or for configs that do not train (zero-shot CLIP)
+    ``reference_dataloader``: the sample the trained methods would use, so
+    that PIECE's reference features and held-out fitting data match theirs.
+    """
+    return cfg.get('train_dataloader') or cfg.get('reference_dataloader')

@@ -14,7 +14,7 @@ from mmengine.model import is_model_wrapper
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from mmccr.datasets.build import build_eval_dataset
+from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
 from mmccr.registry import DATASETS, HOOKS
 from mmccr.utils.io import atomic_write_json
 
@@ -36,9 +36,10 @@ class CalibratorFitHook(Hook):
     ``model.calibrators``. The held-out set is:
 
     * ``fit_dataloader.dataset`` of the config, if there is one;
-    * otherwise a second few-shot sample of ``train_dataloader``'s dataset,
-      drawn with ``seed + seed_offset``, with every image of the training
-      sample removed. Its classes are the training classes.
+    * otherwise a second few-shot sample of ``train_dataloader``'s dataset
+      (``reference_dataloader`` in configs that do not train), drawn
+      with ``seed + seed_offset``, with every image of the training sample
+      removed. Its classes are the training classes.
 
     For ``tools/test.py`` (a checkpoint is loaded) the fitted state is
     written beside the checkpoint as
@@ -110,7 +111,7 @@ class CalibratorFitHook(Hook):
         pipeline = loop.dataloader.dataset.pipeline
         if runner.cfg.get('fit_dataloader'):
             return DATASETS.build(runner.cfg.fit_dataloader['dataset'])
-        train_cfg = runner.cfg.get('train_dataloader')
+        train_cfg = training_loader_cfg(runner.cfg)
         if not train_cfg:
             raise ValueError(
                 'Fitting a post-hoc calibrator needs held-out images: add '

@@ -7,7 +7,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
-from mmccr.datasets.build import build_eval_dataset
+from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
 from mmccr.registry import HOOKS
 
 
@@ -17,7 +17,8 @@ class ReferenceFeaturesHook(Hook):
 
     Before validation or testing, when an evaluator metric has
     ``needs_reference_features``, the images of ``train_dataloader``'s
-    dataset (the few-shot sample) are run through the frozen image encoder
+    dataset (the few-shot sample; ``reference_dataloader`` in configs that
+    do not train) are run through the frozen image encoder
     with the evaluation pipeline, and the features are stored on the
     metric as ``reference_features`` ``(M, D)``. Every rank computes them
     (the few-shot set is small). Without a training dataloader in the
@@ -46,7 +47,7 @@ class ReferenceFeaturesHook(Hook):
             m for m in loop.evaluator.metrics
             if getattr(m, 'needs_reference_features', False)
         ]
-        train_cfg = runner.cfg.get('train_dataloader')
+        train_cfg = training_loader_cfg(runner.cfg)
         if not metrics or not train_cfg:
             return
         feats = self._features(runner, train_cfg,

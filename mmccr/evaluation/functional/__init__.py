@@ -17,6 +17,7 @@ from .calibration import (
     MODES,
     ace,
     confidence_and_correct,
+    confidence_gap,
     ece,
     mce,
     piece,
@@ -29,7 +30,8 @@ from .ranking import average_precision
 __all__ = [
     'BINNINGS', 'MODES', 'accuracy', 'ace', 'average_precision',
     'balanced_accuracy', 'bin_statistics', 'binned_gaps',
-    'confidence_and_correct', 'ece', 'example_accuracy', 'group_means',
+    'confidence_and_correct', 'confidence_gap', 'ece', 'example_accuracy',
+    'group_means',
     'harmonic_mean', 'mce', 'per_class_precision_recall', 'piece',
     'positive_accuracy', 'precision_recall_f1', 'proximity',
     'quantile_edges', 'quantile_index', 'reliability_bins'

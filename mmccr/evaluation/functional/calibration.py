@@ -113,6 +113,27 @@ def ece(logits: Array, targets: Array, *, mode: str = 'binary',
     return _per_class(logits, targets, mode, error)
 
 
+def confidence_gap(logits: Array, targets: Array, *,
+                   mode: str = 'binary') -> np.ndarray:
+    """Signed calibration gap per class: mean confidence minus accuracy.
+
+    Positive: over-confident; negative: under-confident. Unlike ECE it is
+    not binned, so over- and under-confident pairs of a class cancel.
+
+    Args:
+        logits: logits ``(N, C)``.
+        targets: labels ``(N, C)`` in {1, 0, -1}; -1 is skipped.
+        mode (str): ``'binary'`` (default), ``'prob'`` or ``'positive'``.
+
+    Returns:
+        np.ndarray: gap per class ``(C,)`` in [-1, 1]; NaN for a class with
+        no included pair.
+    """
+    return _per_class(logits, targets, mode,
+                      lambda conf, correct, _: float(conf.mean()
+                                                     - correct.mean()))
+
+
 def mce(logits: Array, targets: Array, *, mode: str = 'binary',
         n_bins: int = 10, weighted: bool = True) -> np.ndarray:
     """Maximum calibration error per class, on equal-width DAC bins.

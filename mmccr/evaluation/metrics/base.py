@@ -15,8 +15,8 @@ class MultiLabelMetricBase(BaseMetric):
     do not decompose over classes, named values computed on a group's
     columns from :meth:`per_group`. Groups come from the dataset metainfo
     (``groups``: base / new / head / medium / tail) plus ``all``; ``HM`` is
-    the harmonic mean of base and new. Keys are
-    ``<prefix>/<metric>_<group>``.
+    the harmonic mean of base and new (not for the signed metrics named in
+    :attr:`signed`). Keys are ``<prefix>/<metric>_<group>``.
 
     After :meth:`compute_metrics`, :attr:`details` holds the per-class values
     (lists, NaN as None) for reports.
@@ -26,6 +26,9 @@ class MultiLabelMetricBase(BaseMetric):
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): key prefix.
     """
+
+    #: Metrics whose values may be negative: reported without ``HM``.
+    signed: frozenset = frozenset({'Gap'})
 
     def __init__(self,
                  groups: Optional[Sequence[str]] = None,
@@ -89,8 +92,10 @@ class MultiLabelMetricBase(BaseMetric):
         for group, members in groups.items():
             for name, value in self.per_group(results, members).items():
                 table.setdefault(name, {})[group] = value
-        for values in table.values():
-            if 'base' in values and 'new' in values:
+        for name, values in table.items():
+            if name in self.signed:
+                values.pop('HM', None)
+            elif 'base' in values and 'new' in values:
                 values['HM'] = harmonic_mean(values['base'], values['new'])
         self.details = {
             'per_class': {

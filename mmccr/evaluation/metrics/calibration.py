@@ -8,6 +8,7 @@ from mmccr.registry import METRICS
 from ..functional import (
     ace,
     confidence_and_correct,
+    confidence_gap,
     ece,
     mce,
     piece,
@@ -19,7 +20,8 @@ from ..functional.calibration import ACE_VARIANTS, MODES
 from ..functional.utils import check_pair
 from .base import MultiLabelMetricBase
 
-ITEMS = ('ECE', 'ACE', 'MCE', 'PIECE')
+ITEMS = ('ECE', 'ACE', 'MCE', 'PIECE', 'Gap')
+DEFAULT_ITEMS = ITEMS[:4]
 
 
 @METRICS.register_module()
@@ -42,8 +44,10 @@ class MultiLabelCalibration(MultiLabelMetricBase):
     Args:
         mode (str): ``'binary'`` (default), ``'prob'`` or ``'positive'``.
         n_bins (int): confidence bins. Defaults to 10.
-        items (Sequence[str]): errors to report, from ECE, ACE, MCE, PIECE.
-            Defaults to all four.
+        items (Sequence[str]): errors to report, from ECE, ACE, MCE, PIECE
+            and ``Gap``, the signed mean confidence minus accuracy (> 0:
+            over-confident; no HM, as the harmonic mean of signed values
+            means nothing). Defaults to the first four.
         mce_weighted (bool): count-weighted MCE (DAC code, ≤ ECE; default)
             or the textbook maximum gap (≥ ECE).
         ace_variant (str): ``'adaptive'`` (equal-mass bins, DAC code;
@@ -61,7 +65,7 @@ class MultiLabelCalibration(MultiLabelMetricBase):
     def __init__(self,
                  mode: str = 'binary',
                  n_bins: int = 10,
-                 items: Sequence[str] = ITEMS,
+                 items: Sequence[str] = DEFAULT_ITEMS,
                  mce_weighted: bool = True,
                  ace_variant: str = 'adaptive',
                  k: int = 5,
@@ -106,6 +110,7 @@ class MultiLabelCalibration(MultiLabelMetricBase):
                                **kw),
             'MCE': lambda: mce(logits, targets, weighted=self.mce_weighted,
                                **kw),
+            'Gap': lambda: confidence_gap(logits, targets, mode=self.mode),
             'PIECE': lambda: piece(
                 logits, targets, self._proximity(results), mode=self.mode,
                 n_conf_bins=self.n_bins, n_prox_bins=self.n_prox_bins),
