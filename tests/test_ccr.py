@@ -5,9 +5,25 @@ import pytest
 import torch
 
 from mmccr.calibrators import CCR, ccr_loss, predicted_correlation
-from mmccr.registry import CALIBRATORS
+from mmccr.registry import CALIBRATORS, MODELS
 
 EPS = 1e-6
+
+
+class ZeroShotStub:
+    """Stands in for ``PromptClassifier`` in ``CCR.set_classes``.
+
+    It has the current ``classnames`` and returns the given features as
+    their zero-shot text features.
+    """
+
+    def __init__(self, classnames, feats):
+        self.classnames = list(classnames)
+        self.feats = feats
+
+    def zero_shot_features(self, names=None, cache=True):
+        assert names is None or list(names) == self.classnames
+        return self.feats
 
 
 def loop_correlation(probs, labels, pairs='joint_negative', eps=EPS):
@@ -247,7 +263,7 @@ def test_ccr_set_classes_builds_text_similarity():
     _, feats = random_text_sim(12, num=3)
     feats = feats.float().requires_grad_(True)
     ccr = CCR()
-    ccr.set_classes(['cat', 'dog', 'car'], feats)
+    ccr.set_classes(ZeroShotStub(['cat', 'dog', 'car'], feats))
     assert ccr.text_sim.shape == (3, 3)
     assert not ccr.text_sim.requires_grad
     for i in range(3):
@@ -266,8 +282,9 @@ def test_ccr_calibrator_loss(pairs, reduction):
     logits = torch.logit(probs).float().requires_grad_(True)
     _, feats = random_text_sim(14)
     ccr = CCR(loss_weight=0.5, pairs=pairs, reduction=reduction)
-    ccr.set_classes(['a', 'b', 'c', 'd'], feats.float())
-    out = ccr.loss(logits, labels)
+    model = ZeroShotStub(['a', 'b', 'c', 'd'], feats.float())
+    ccr.set_classes(model)
+    out = ccr.loss(logits, labels, model)
     text_sim = feats @ feats.t()
     expected = 0.5 * loop_loss(probs, labels, text_sim, pairs, reduction)
     assert out['loss_ccr'].item() == pytest.approx(expected, rel=1e-5)
@@ -288,8 +305,9 @@ def test_ccr_calibrator_loss(pairs, reduction):
 def test_ccr_calibrator_single_class_gap_is_zero():
     """With one class there is no off-diagonal entry: gap 0."""
     ccr = CCR()
-    ccr.set_classes(['a'], torch.ones(1, 4) / 2)
-    out = ccr.loss(torch.randn(5, 1), torch.zeros(5, 1))
+    model = ZeroShotStub(['a'], torch.ones(1, 4) / 2)
+    ccr.set_classes(model)
+    out = ccr.loss(torch.randn(5, 1), torch.zeros(5, 1), model)
     assert out['ccr_gap'].item() == 0.0
     assert torch.isfinite(out['loss_ccr'])
 
@@ -304,3 +322,46 @@ def test_ccr_calibrator_options():
         CCR(pairs='positive')
     with pytest.raises(ValueError):
         CCR(reduction='max')
+
+
+# ------------------------------------------- through the real classifier
+
+
+def test_ccr_gradient_reaches_only_the_prompt(make_tiny_classifier_cfg):
+    """loss_ccr of the tiny PromptClassifier trains the CoOp context only.
+
+    Sigma_text comes from open_clip's own 'a photo of a {}.' features, so
+    the value is also checked against the functional loss on the model's
+    logits.
+    """
+    names = ['cat', 'dog', 'traffic light', 'boat']
+    torch.manual_seed(0)
+    # logit scale 10 keeps sigmoid(logits) away from saturation
+    model = MODELS.build(make_tiny_classifier_cfg(
+        names,
+        prompt_learner=dict(type='CoOp', n_ctx=4, logit_scale=10.),
+        calibrators=[dict(type='CCR', loss_weight=1.0)]))
+    model.train()
+    gen = torch.Generator().manual_seed(3)
+    images = torch.randn(6, 3, 32, 32, generator=gen)
+    labels = torch.tensor([[0, 0, 1, 0], [0, 0, 0, 0], [1, 0, 0, 0],
+                           [0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 0, 0]])
+    losses = model(images, dict(gt_label=labels), mode='loss')
+
+    backbone = model.backbone
+    text = backbone.clip.encode_text(
+        backbone.tokenizer([f'a photo of a {n}.' for n in names]))
+    text = torch.nn.functional.normalize(text, dim=-1)
+    with torch.no_grad():
+        logits = model(images, mode='tensor')
+    expected = ccr_loss(torch.sigmoid(logits), labels, text @ text.t())
+    assert losses['loss_ccr'].item() == pytest.approx(
+        expected.item(), rel=1e-4)
+
+    losses['loss_ccr'].backward()
+    grad = model.learner.ctx.grad
+    assert grad is not None
+    assert torch.isfinite(grad).all() and grad.abs().sum() > 0
+    assert all(p.grad is None for p in backbone.parameters())
+    assert [n for n, p in model.named_parameters()
+            if p.requires_grad] == ['learner.ctx']

@@ -6,6 +6,17 @@ import torch.multiprocessing as mp
 from mmccr.calibrators import CCR
 
 
+class ZeroShotStub:
+    """Stands in for the classifier: classes and their zero-shot features."""
+
+    def __init__(self, classnames, feats):
+        self.classnames = list(classnames)
+        self.feats = feats
+
+    def zero_shot_features(self, names=None, cache=True):
+        return self.feats
+
+
 def _batch():
     """A fixed global batch of 8 samples and 3 classes, and Σ_text."""
     gen = torch.Generator().manual_seed(0)
@@ -22,8 +33,10 @@ def _worker(rank: int, init_file: str, queue) -> None:
     logits, labels, feats = _batch()
     local = logits[rank * 4:(rank + 1) * 4].clone().requires_grad_(True)
     ccr = CCR(loss_weight=1., global_batch=True)
-    ccr.set_classes(['a', 'b', 'c'], feats)
-    loss = ccr.loss(local, labels[rank * 4:(rank + 1) * 4])['loss_ccr']
+    model = ZeroShotStub(['a', 'b', 'c'], feats)
+    ccr.set_classes(model)
+    local_labels = labels[rank * 4:(rank + 1) * 4]
+    loss = ccr.loss(local, local_labels, model)['loss_ccr']
     loss.backward()
     queue.put((rank, loss.item(), local.grad.tolist()))
     dist.destroy_process_group()
@@ -39,8 +52,9 @@ def test_global_batch_matches_single_process(tmp_path):
     logits, labels, feats = _batch()
     full_logits = logits.clone().requires_grad_(True)
     ccr = CCR(loss_weight=1., global_batch=True)  # no process group: local
-    ccr.set_classes(['a', 'b', 'c'], feats)
-    full = ccr.loss(full_logits, labels)['loss_ccr']
+    model = ZeroShotStub(['a', 'b', 'c'], feats)
+    ccr.set_classes(model)
+    full = ccr.loss(full_logits, labels, model)['loss_ccr']
     full.backward()
 
     ctx = mp.get_context('spawn')

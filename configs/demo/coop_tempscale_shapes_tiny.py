@@ -1,4 +1,4 @@
-# Offline smoke run: CoOp + BCE + TEMPSCALE on generated shapes, tiny random CLIP.
+# Smoke run: CoOp + BCE + temperature scaling on shapes, tiny random CLIP.
 _base_ = [
     '../_base_/models/coop_tiny-clip.py',
     '../_base_/calibrators/tempscale.py',

@@ -25,7 +25,8 @@ def seeded_config(config: str,
                   work_dir: str,
                   seed: Optional[int] = None,
                   cfg_options: Optional[dict] = None,
-                  quiet: bool = True) -> Config:
+                  quiet: bool = True,
+                  plot_dir: Optional[str] = None) -> Config:
     """Load ``config`` for one run.
 
     Args:
@@ -35,6 +36,8 @@ def seeded_config(config: str,
             sample's seed (``train_dataloader.dataset.seed``).
         cfg_options (dict, optional): overrides, as for ``--cfg-options``.
         quiet (bool): log warnings only (the progress bar shows progress).
+        plot_dir (str, optional): reliability diagrams of the test go here
+            (``EvaluationReportHook``'s ``plot_dir``).
     """
     cfg = Config.fromfile(config)
     cfg.work_dir = work_dir
@@ -46,6 +49,10 @@ def seeded_config(config: str,
         cfg.merge_from_dict(cfg_options)
     if quiet:
         cfg.log_level = 'WARNING'
+    if plot_dir:
+        for hook in cfg.get('custom_hooks', []):
+            if hook['type'] == 'EvaluationReportHook':
+                hook['plot_dir'] = plot_dir
     return cfg
 
 

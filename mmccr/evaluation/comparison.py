@@ -12,6 +12,21 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 Runs = Mapping[str, Sequence[Mapping[str, float]]]
 
 
+def table_columns(metrics: Sequence[str],
+                  groups: Sequence[str]) -> List[Tuple[str, str]]:
+    """The (metric, group) columns, in order.
+
+    A metric is ``NAME`` (one column per group) or ``NAME:g1,g2`` (only
+    those groups), e.g. ``['ECE', 'Gap:base,new']``.
+    """
+    columns = []
+    for spec in metrics:
+        name, _, own = spec.partition(':')
+        for group in (own.split(',') if own else groups):
+            columns.append((name, group))
+    return columns
+
+
 def metric_key(metrics: Mapping[str, float], name: str,
                group: str) -> Optional[str]:
     """The key of metric ``name`` for ``group`` in ``metrics``.
@@ -44,7 +59,8 @@ def comparison_rows(runs: Runs, metrics: Sequence[str],
 
     Args:
         runs (Mapping): method → the metric dicts of its runs (seeds).
-        metrics (Sequence[str]): metric names, e.g. ``['ECE', 'ACE']``.
+        metrics (Sequence[str]): metric names, e.g. ``['ECE', 'ACE']``, see
+            :func:`table_columns`.
         groups (Sequence[str]): class groups, e.g. ``['base', 'new', 'HM']``.
 
     Raises:
@@ -54,19 +70,18 @@ def comparison_rows(runs: Runs, metrics: Sequence[str],
     rows = []
     for method, results in runs.items():
         row = {'method': method, 'cells': {}}
-        for name in metrics:
-            for group in groups:
-                values = []
-                for result in results:
-                    key = metric_key(result, name, group)
-                    if key is None:
-                        raise KeyError(
-                            f'{method}: no metric {name!r} for group '
-                            f'{group!r}; available: {", ".join(result)}')
-                    value = result[key]
-                    values.append(None if value is None else 100 * value)
-                mean, std = summarize(values)
-                row['cells'][(name, group)] = (mean, std, len(results))
+        for name, group in table_columns(metrics, groups):
+            values = []
+            for result in results:
+                key = metric_key(result, name, group)
+                if key is None:
+                    raise KeyError(
+                        f'{method}: no metric {name!r} for group {group!r}; '
+                        f'available: {", ".join(result)}')
+                value = result[key]
+                values.append(None if value is None else 100 * value)
+            mean, std = summarize(values)
+            row['cells'][(name, group)] = (mean, std, len(results))
         rows.append(row)
     return rows
 
@@ -85,12 +100,12 @@ def _label(name: str) -> str:
 def to_markdown(rows: List[dict], metrics: Sequence[str],
                 groups: Sequence[str], digits: int = 2) -> str:
     """The table as GitHub Markdown."""
-    header = ['Method'] + [f'{_label(m)} {g}' for m in metrics for g in groups]
+    columns = table_columns(metrics, groups)
+    header = ['Method'] + [f'{_label(m)} {g}' for m, g in columns]
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' + '---:|' * (len(header) - 1)]
     for row in rows:
-        cells = [_cell(*row['cells'][(m, g)], digits)
-                 for m in metrics for g in groups]
+        cells = [_cell(*row['cells'][c], digits) for c in columns]
         lines.append('| ' + ' | '.join([row['method']] + cells) + ' |')
     return '\n'.join(lines) + '\n'
 
@@ -100,18 +115,17 @@ def to_csv(rows: List[dict], metrics: Sequence[str],
     """The table as CSV: ``method, runs`` then mean and std per cell."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\n')
+    columns = table_columns(metrics, groups)
     header = ['method', 'runs']
-    for m in metrics:
-        for g in groups:
-            header += [f'{_label(m)}_{g}_mean', f'{_label(m)}_{g}_std']
+    for m, g in columns:
+        header += [f'{_label(m)}_{g}_mean', f'{_label(m)}_{g}_std']
     writer.writerow(header)
     for row in rows:
         values: List[object] = [row['method']]
         values.append(next(iter(row['cells'].values()))[2])
-        for m in metrics:
-            for g in groups:
-                mean, std, _ = row['cells'][(m, g)]
-                values += [f'{mean:.4f}', f'{std:.4f}']
+        for column in columns:
+            mean, std, _ = row['cells'][column]
+            values += [f'{mean:.4f}', f'{std:.4f}']
         writer.writerow(values)
     return out.getvalue()
 
@@ -119,10 +133,8 @@ def to_csv(rows: List[dict], metrics: Sequence[str],
 def cell_text(rows: List[dict], metrics: Sequence[str],
               groups: Sequence[str], digits: int = 2) -> Dict[str, List[str]]:
     """Formatted cells per method, in column order (for rich tables)."""
+    columns = table_columns(metrics, groups)
     return {
-        row['method']: [
-            _cell(*row['cells'][(m, g)], digits) for m in metrics
-            for g in groups
-        ]
+        row['method']: [_cell(*row['cells'][c], digits) for c in columns]
         for row in rows
     }

@@ -27,6 +27,7 @@ from mmccr.apis import run_config, seeded_config
 from mmccr.evaluation.comparison import (
     cell_text,
     comparison_rows,
+    table_columns,
     to_csv,
     to_markdown,
 )
@@ -38,17 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--names', nargs='+',
-                        help='row names (default: config file names)')
+                        help='row labels (default: the config file names, '
+                        'which also name the run folders)')
     parser.add_argument('--work-dir', default='work_dirs/compare',
-                        help='runs go to WORK_DIR/<name>/seed<s>/')
+                        help='runs go to WORK_DIR/<config name>/seed<s>/')
     parser.add_argument('--seeds', nargs='+', type=int, default=[1],
                         help='few-shot and training seeds (default: 1)')
     parser.add_argument('--metrics', nargs='+',
                         default=['ECE', 'ACE', 'MCE', 'PIECE'],
                         help="metric names, bare ('ECE') or prefixed "
-                        "('recog/mAP')")
+                        "('recog/mAP'); 'NAME:g1,g2' limits the groups")
     parser.add_argument('--groups', nargs='+', default=['base', 'new', 'HM'],
                         help='class groups (columns under each metric)')
+    parser.add_argument('--plots', action='store_true',
+                        help='reliability diagrams (PNG) of each test run in '
+                        'its work dir, under plots/')
     parser.add_argument('--rerun', action='store_true',
                         help='ignore finished runs')
     parser.add_argument('--verbose', action='store_true',
@@ -60,22 +65,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_all(args: argparse.Namespace, console: Console) -> dict:
     """Metrics of every (config, seed) run, by row name."""
-    names: List[str] = args.names or [
-        osp.splitext(osp.basename(c))[0] for c in args.configs
-    ]
+    stems = [osp.splitext(osp.basename(c))[0] for c in args.configs]
+    names: List[str] = args.names or stems
     if len(names) != len(args.configs) or len(set(names)) != len(names):
         raise SystemExit(f'--names needs {len(args.configs)} distinct names, '
                          f'got {names}')
+    if len(set(stems)) != len(stems):
+        raise SystemExit(f'config file names must differ, got {stems}')
     runs = {}
     columns = (TextColumn('{task.description}'), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
-        for name, config in zip(names, args.configs, strict=True):
+        for name, stem, config in zip(names, stems, args.configs,
+                                      strict=True):
             runs[name] = []
             for seed in args.seeds:
+                work_dir = osp.join(args.work_dir, stem, f'seed{seed}')
                 cfg = seeded_config(
-                    config, osp.join(args.work_dir, name, f'seed{seed}'),
-                    seed, args.cfg_options, quiet=not args.verbose)
+                    config, work_dir, seed, args.cfg_options,
+                    quiet=not args.verbose,
+                    plot_dir=osp.join(work_dir, 'plots')
+                    if args.plots else None)
                 runs[name].append(
                     run_config(cfg, progress, f'{name} seed {seed}',
                                args.rerun))
@@ -91,10 +101,8 @@ def main() -> None:
     seeds = ', '.join(map(str, args.seeds))
     table = Table(title=f'×10⁻², seeds {seeds}')
     table.add_column('Method')
-    for metric in args.metrics:
-        for group in args.groups:
-            table.add_column(f'{metric.split("/")[-1]} {group}',
-                             justify='right')
+    for metric, group in table_columns(args.metrics, args.groups):
+        table.add_column(f'{metric.split("/")[-1]} {group}', justify='right')
     for method, cells in cell_text(rows, args.metrics, args.groups).items():
         table.add_row(method, *cells)
     console.print(table)

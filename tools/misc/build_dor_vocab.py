@@ -10,6 +10,7 @@ only nouns made of letters, spaces, hyphens and apostrophes (no numbers).
 """
 import argparse
 import os.path as osp
+import random
 import re
 from typing import Iterable, List
 
@@ -47,6 +48,11 @@ def main() -> None:
                         help='vocabulary file to write')
     parser.add_argument('--wordnet-dir', default='/usr/share/wordnet',
                         help="folder with WordNet's index.noun")
+    parser.add_argument('--sample', type=int,
+                        help='keep a seeded random subset of this many nouns '
+                        '(small vocabularies for quick CPU runs)')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='seed of --sample (default 0)')
     args = parser.parse_args()
     if osp.isfile(osp.join(args.wordnet_dir, 'index.noun')):
         lemmas, source = debian_nouns(args.wordnet_dir), args.wordnet_dir
@@ -61,6 +67,10 @@ def main() -> None:
                 "`pip install nltk` and `python -m nltk.downloader wordnet`."
             ) from None
     words = clean(lemmas)
+    if args.sample is not None and args.sample < len(words):
+        rng = random.Random(args.seed)
+        words = sorted(rng.sample(words, args.sample))
+        source += f', random sample (seed {args.seed})'
     header = (f'# DOR outlier vocabulary: {len(words)} WordNet 3.0 nouns '
               f'from {source}.\n# WordNet 3.0 Copyright 2006 by Princeton '
               'University. All rights reserved.\n')

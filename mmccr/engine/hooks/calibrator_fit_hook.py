@@ -1,5 +1,6 @@
 """Fit post-hoc calibrators (temperature scaling) before evaluation."""
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
-from mmccr.registry import DATASETS, HOOKS
+from mmccr.registry import HOOKS
 from mmccr.utils.io import atomic_write_json
 
 from .class_set_hook import set_dataset_classes, set_loop_classes
@@ -24,6 +25,17 @@ from .class_set_hook import set_dataset_classes, set_loop_classes
 def _plain(cfg) -> object:
     """A config (or anything) as plain JSON-comparable data."""
     return json.loads(json.dumps(cfg, default=lambda o: dict(o)))
+
+
+def _file_digest(path: str) -> Optional[str]:
+    """SHA-256 of a local file (checkpoints of prompts are small)."""
+    if not osp.isfile(path):
+        return None
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @HOOKS.register_module()
@@ -45,7 +57,8 @@ class CalibratorFitHook(Hook):
     written beside the checkpoint as
     ``<checkpoint>_calib<i>_<Type>.json`` and reused by later runs when the
     calibrator config, the calibrators before it and the fitting data are
-    unchanged; otherwise it is refitted and the file replaced.
+    unchanged and the checkpoint file is the same (SHA-256); otherwise it
+    is refitted and the file replaced.
 
     Args:
         seed_offset (int): few-shot seed offset of the default held-out
@@ -82,10 +95,11 @@ class CalibratorFitHook(Hook):
             num_images=len(dataset),
             classes=meta.get('prompt_names') or meta.get('classes'))
         configs = _plain(runner.cfg.model.get('calibrators', []))
+        weights = _file_digest(checkpoint) if checkpoint else None
         pending = []
         for i in targets:
             record = dict(calibrator=configs[i], before=configs[:i],
-                          fit_data=fit_data)
+                          fit_data=fit_data, checkpoint_sha256=weights)
             path = None if checkpoint is None else self.state_path(
                 runner, checkpoint, i, configs[i]['type'])
             if path and self._load(model.calibrators[i], path, record):
@@ -110,7 +124,8 @@ class CalibratorFitHook(Hook):
         """The held-out dataset, with the evaluation pipeline."""
         pipeline = loop.dataloader.dataset.pipeline
         if runner.cfg.get('fit_dataloader'):
-            return DATASETS.build(runner.cfg.fit_dataloader['dataset'])
+            return build_eval_dataset(runner.cfg.fit_dataloader['dataset'],
+                                      pipeline)
         train_cfg = training_loader_cfg(runner.cfg)
         if not train_cfg:
             raise ValueError(
