@@ -320,8 +320,8 @@ def test_checkpoint_training_classes_are_the_test_base_classes(
     """
     ckpt = torch.load(tempscale_run / 'epoch_2.pth', weights_only=True)
     state = ckpt['state_dict']
-    assert state['_extra_state'] == dict(train_classnames=BASE)
-    state['_extra_state']['train_classnames'] = BASE[:3]
+    assert ckpt['meta']['train_classnames'] == BASE
+    ckpt['meta']['train_classnames'] = BASE[:3]
     gen = torch.Generator().manual_seed(0)
     state['learner.ctx'] = 0.02 * torch.randn(
         state['learner.ctx'].shape, generator=gen)

@@ -806,8 +806,15 @@ def test_class_set_hook_records_training_classes(make_tiny_classifier_cfg):
     assert model.base_classnames == ALL[:3]
     assert model.calibrators[0].factors[:3].tolist() == [1.0, 1.0, 1.0]
     assert model.calibrators[0].factors[3].item() != 1.0
-    assert model.state_dict()['_extra_state'] == dict(
-        train_classnames=ALL[:3])
+    # Saved in the checkpoint's meta and restored from it.
+    checkpoint = dict(meta=dict(seed=1))
+    hook.before_save_checkpoint(runner, checkpoint)
+    assert checkpoint['meta'] == dict(seed=1, train_classnames=ALL[:3])
+    model.train_classnames = []
+    hook.after_load_checkpoint(runner, checkpoint)
+    assert model.train_classnames == ALL[:3]
+    hook.after_load_checkpoint(runner, dict(meta={}))  # older checkpoints
+    assert model.train_classnames == ALL[:3]
 
 
 def test_class_set_hook_fallbacks_for_a_model_that_never_trained(

@@ -69,10 +69,11 @@ def test_train_validate_test_and_checkpoint(tmp_path):
     assert torch.serialization.get_unsafe_globals_in_checkpoint(
         str(ckpt)) == []
     state = torch.load(ckpt, weights_only=True)['state_dict']
-    assert list(state) == ['_extra_state', 'learner.ctx']
+    assert list(state) == ['learner.ctx']
     # The checkpoint remembers the 6 base classes the prompts were trained on.
     base = runner.train_dataloader.dataset.metainfo['prompt_names']
-    assert state['_extra_state']['train_classnames'] == base
+    meta = torch.load(ckpt, weights_only=True)['meta']
+    assert meta['train_classnames'] == base
     model_ctx = runner.model.learner.ctx.detach()
     assert torch.equal(state['learner.ctx'], model_ctx)
     # Training moved the prompt away from its random initialisation.

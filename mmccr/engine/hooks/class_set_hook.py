@@ -6,17 +6,22 @@ from mmengine.runner import BaseLoop
 from mmccr.registry import HOOKS
 
 
+def _unwrap(runner):
+    model = runner.model
+    return model.module if is_model_wrapper(model) else model
+
+
 def set_dataset_classes(runner, dataset, training: bool = False) -> None:
     """Make the model predict the classes of ``dataset``.
 
     The names are the metainfo's ``prompt_names`` (else ``classes``). The
     base classes (those the prompts were trained on) are the training
-    classes: while training they are recorded in the model (and saved in
-    its checkpoints); a model that never trained falls back to the
-    metainfo's ``base_prompt_names``, else to the names themselves.
+    classes: while training they are recorded in the model (and kept in
+    its checkpoints' ``meta`` by :class:`ClassSetHook`); a model that
+    never trained falls back to the metainfo's ``base_prompt_names``, else
+    to the names themselves.
     """
-    model = runner.model.module if is_model_wrapper(runner.model) \
-        else runner.model
+    model = _unwrap(runner)
     meta = dataset.metainfo
     names = meta.get('prompt_names') or meta.get('classes')
     if not names:
@@ -45,6 +50,17 @@ class ClassSetHook(Hook):
     """
 
     priority = 'VERY_HIGH'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the training classes in the checkpoint's meta."""
+        checkpoint.setdefault('meta', {})['train_classnames'] = list(
+            _unwrap(runner).train_classnames)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Restore the training classes of a loaded checkpoint."""
+        names = (checkpoint.get('meta') or {}).get('train_classnames')
+        if names:
+            _unwrap(runner).train_classnames = list(names)
 
     def before_train(self, runner) -> None:
         """Predict the training classes."""

@@ -24,12 +24,6 @@ def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
         std=[255 * s for s in std])
 
 
-def _optional_extra_state(state_dict: dict, prefix: str, *args) -> None:
-    """Let checkpoints without the training classes load strictly."""
-    state_dict.setdefault(prefix + '_extra_state',
-                          dict(train_classnames=[]))
-
-
 @MODELS.register_module()
 class PromptClassifier(BaseModel):
     """Multi-label image classifier with a prompt-tuned frozen CLIP.
@@ -85,9 +79,9 @@ class PromptClassifier(BaseModel):
             [CALIBRATORS.build(cfg) for cfg in calibrators])
         self.classnames: List[str] = []
         self.base_classnames: List[str] = []
-        # Classes the prompts were trained on; saved in checkpoints.
+        # Classes the prompts were trained on; ClassSetHook records them
+        # and keeps them in the checkpoints' meta.
         self.train_classnames: List[str] = []
-        self._register_load_state_dict_pre_hook(_optional_extra_state)
         if classnames is not None:
             self.set_classes(classnames)
 
@@ -110,14 +104,6 @@ class PromptClassifier(BaseModel):
         # Always re-prepare calibrators: DAC reads the current prompts.
         for calibrator in self.calibrators:
             calibrator.set_classes(self)
-
-    def get_extra_state(self) -> dict:
-        """Checkpointed non-tensor state: the training classes."""
-        return dict(train_classnames=list(self.train_classnames))
-
-    def set_extra_state(self, state: dict) -> None:
-        """Restore :meth:`get_extra_state`."""
-        self.train_classnames = list(state.get('train_classnames', []))
 
     def zero_shot_features(self,
                            names: Optional[Sequence[str]] = None,
