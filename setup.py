@@ -25,6 +25,10 @@ setup(
     license='Apache-2.0',
     python_requires='>=3.10',
     packages=find_packages(exclude=('tests', 'configs', 'tools')),
+    # The toy world's tiny CLIP: its open_clip config and its weights.
+    package_data={
+        'mmccr.datasets.toyworld': ['ToyCLIP.json', 'toyclip.safetensors']
+    },
     install_requires=read_requirements('runtime.txt'),
     extras_require={
         'tests': read_requirements('tests.txt'),

@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Quick start 1: the main job (prompt tuning + CCR, base/new evaluation) on
-# the embedded offline demo. Extra arguments go to tools/train.py.
+# Quick start 1: the main job on the embedded toy world (docs/toyworld.md):
+# zero-shot ToyCLIP, CoOp + BCE, CoOp + BCE + CCR and CoOp + ranking loss,
+# 16 shots of the base classes, evaluated on base and new classes; a table at
+# the end, reliability diagrams and everything else under work_dirs/demo/.
+# Extra arguments go to compare_calibrators.py (e.g. --seeds 1 2 3 4 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
-python tools/train.py configs/demo/coop_ccr_shapes_tiny.py "$@"
+python tools/analysis_tools/compare_calibrators.py \
+    configs/demo/zeroshot_toyworld.py configs/demo/coop_bce_toyworld.py \
+    configs/demo/coop_ccr_toyworld.py configs/demo/coop_ranking_toyworld.py \
+    --names zero-shot CoOp+BCE CoOp+BCE+CCR CoOp+ranking \
+    --work-dir work_dirs/demo \
+    --metrics mAP acc ECE ACE PIECE Gap:base,new --plots "$@"

@@ -221,6 +221,21 @@ def test_coop_logits_against_open_clip(tiny_backbone, tiny_images):
         logits, cosine_logits(7., pooled, text), atol=1e-5, rtol=0)
 
 
+def test_none_logit_scale_takes_the_backbones_learned_scale(
+        tiny_backbone, tiny_images):
+    """``logit_scale=None``: exp of CLIP's own ``logit_scale`` parameter."""
+    learned = float(tiny_backbone.clip.logit_scale.detach().exp())
+    assert tiny_backbone.logit_scale == pytest.approx(learned)
+    assert learned != pytest.approx(100.)  # open_clip's init: 1 / 0.07
+    learner = CoOp(tiny_backbone, ctx_init='a photo of a', logit_scale=None)
+    learner.set_classes(CLASSNAMES, tiny_backbone)
+    pooled = tiny_backbone.clip.encode_image(tiny_images)
+    logits = learner(tiny_backbone, ImageFeatures(pooled))
+    text = clip_text(tiny_backbone, [f'a photo of a {n}.' for n in CLASSNAMES])
+    torch.testing.assert_close(
+        logits, cosine_logits(learned, pooled, text), atol=1e-5, rtol=0)
+
+
 # ---------------------------------------------------------------------- #
 # PromptClassifier                                                       #
 # ---------------------------------------------------------------------- #

@@ -40,6 +40,21 @@ def _looks_like_file(pretrained: str) -> bool:
         ('.pt', '.pth', '.bin', '.safetensors'))
 
 
+def _register_config(open_clip, name: str, config_file: str) -> None:
+    """Add the model config ``config_file`` to open_clip as ``name``."""
+    stem, ext = os.path.splitext(os.path.basename(config_file))
+    if not os.path.isfile(config_file) or ext != '.json':
+        raise FileNotFoundError(
+            f'open_clip model config {config_file!r} (`config_file`) is not '
+            'an existing .json file.')
+    if stem != name:
+        raise ValueError(f'model_name {name!r} must be the file stem of '
+                         f'config_file {config_file!r} ({stem!r}): open_clip '
+                         'registers a config under its file name.')
+    if name not in open_clip.list_models():
+        open_clip.add_model_config(config_file)
+
+
 def _freeze(module: nn.Module) -> None:
     module.eval()
     for param in module.parameters():
@@ -61,6 +76,10 @@ class CLIPBackbone(nn.Module):
         model_cfg (dict, optional): an open_clip model config (``embed_dim``,
             ``vision_cfg``, ``text_cfg``, ...) for a custom architecture such
             as the tiny test models. Defaults to None.
+        config_file (str, optional): an open_clip model config file (JSON)
+            to register before building, for architectures open_clip does
+            not ship (the toy world's ``ToyCLIP``); ``model_name`` must be
+            its file stem. Defaults to None.
         cache_dir (str, optional): where open_clip caches downloaded weights.
             Defaults to the Hugging Face default.
         templates (Sequence[str]): templates for zero-shot text features,
@@ -72,10 +91,13 @@ class CLIPBackbone(nn.Module):
                  model_name: str = 'ViT-B-16-quickgelu',
                  pretrained: Optional[str] = 'openai',
                  model_cfg: Optional[dict] = None,
+                 config_file: Optional[str] = None,
                  cache_dir: Optional[str] = None,
                  templates: Sequence[str] = DEFAULT_TEMPLATES) -> None:
         super().__init__()
         import open_clip  # after the user's HF_HUB_OFFLINE took effect
+        if config_file is not None:
+            _register_config(open_clip, model_name, config_file)
         self.model_name = model_name
         self.templates = tuple(templates)
         self.clip = self._build(open_clip, model_name, pretrained, model_cfg,
@@ -138,6 +160,11 @@ class CLIPBackbone(nn.Module):
     # ------------------------------------------------------------------ #
     # properties of the text tower                                       #
     # ------------------------------------------------------------------ #
+    @property
+    def logit_scale(self) -> float:
+        """CLIP's learned cosine multiplier (100 for OpenAI's weights)."""
+        return float(self.clip.logit_scale.exp())
+
     @property
     def embed_dim(self) -> int:
         """Width of the joint image-text space, e.g. 512 for ViT-B/16."""

@@ -98,16 +98,18 @@ class BasePromptLearner(nn.Module):
     turns them into cosine logits.
 
     Args:
-        logit_scale (float): multiplier of the cosine similarities; CLIP's
-            100 by default.
+        logit_scale (float, optional): multiplier of the cosine
+            similarities; CLIP's 100 by default; None takes the backbone's
+            own learned scale (``CLIPBackbone.logit_scale``).
     """
 
     #: Whether :meth:`forward` needs projected patch tokens.
     needs_dense_features: bool = False
 
-    def __init__(self, logit_scale: float = 100.) -> None:
+    def __init__(self, logit_scale: Optional[float] = 100.) -> None:
         super().__init__()
-        self.logit_scale = float(logit_scale)
+        self.logit_scale = None if logit_scale is None else float(
+            logit_scale)
         self.classnames: List[str] = []
 
     def set_classes(self, classnames: Sequence[str], backbone) -> None:
@@ -144,6 +146,8 @@ class BasePromptLearner(nn.Module):
         text = F.normalize(self.text_features(backbone, image_features),
                            dim=-1)
         image = F.normalize(image_features.pooled, dim=-1).to(text.dtype)
+        scale = backbone.logit_scale if self.logit_scale is None \
+            else self.logit_scale
         if text.dim() == 3:  # image-conditioned prompts
-            return self.logit_scale * torch.einsum('bd,bcd->bc', image, text)
-        return self.logit_scale * image @ text.t()
+            return scale * torch.einsum('bd,bcd->bc', image, text)
+        return scale * image @ text.t()

@@ -36,7 +36,8 @@ class CoOp(BasePromptLearner):
         class_token_position (str): ``'end'``, ``'middle'`` or ``'front'``.
             Defaults to ``'end'``.
         init_std (float): std of the random initialisation. Defaults to 0.02.
-        logit_scale (float): cosine multiplier. Defaults to 100.
+        logit_scale (float, optional): cosine multiplier; None takes the
+            backbone's learned scale. Defaults to 100.
     """
 
     def __init__(self,
@@ -47,7 +48,7 @@ class CoOp(BasePromptLearner):
                  num_classes: Optional[int] = None,
                  class_token_position: str = 'end',
                  init_std: float = 0.02,
-                 logit_scale: float = 100.) -> None:
+                 logit_scale: Optional[float] = 100.) -> None:
         super().__init__(logit_scale=logit_scale)
         if class_token_position not in _POSITIONS:
             raise ValueError(f'class_token_position must be one of '

@@ -4,7 +4,7 @@ Radford et al., "Learning Transferable Visual Models From Natural Language
 Supervision", ICML 2021: class text features from hand-crafted templates
 (the backbone's ``templates``, e.g. ``'a photo of a {}.'``).
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 from torch import Tensor
 
@@ -23,10 +23,13 @@ class ZeroShotCLIP(BasePromptLearner):
     Args:
         backbone: the frozen :class:`CLIPBackbone` (unused; accepted like
             every learner).
-        logit_scale (float): cosine multiplier. Defaults to 100.
+        logit_scale (float, optional): cosine multiplier; None takes the
+            backbone's learned scale. Defaults to 100.
     """
 
-    def __init__(self, backbone=None, logit_scale: float = 100.) -> None:
+    def __init__(self,
+                 backbone=None,
+                 logit_scale: Optional[float] = 100.) -> None:
         super().__init__(logit_scale=logit_scale)
 
     def set_classes(self, classnames: Sequence[str], backbone) -> None:

@@ -1,0 +1,8 @@
+# Demo: CoOp + BCE on the toy world, 16 shots of the 15 base classes.
+_base_ = [
+    '../_base_/models/coop_toyclip.py',
+    '../_base_/calibrators/none.py',
+    '../_base_/datasets/toyworld_base2new.py',
+    '../_base_/schedules/sgd_cos_toyworld.py',
+]
+model = dict(calibrators=_base_.calibrators)
