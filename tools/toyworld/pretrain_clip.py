@@ -43,10 +43,10 @@ from torch import Tensor, nn
 from mmccr.datasets.fewshot import base_new_split
 from mmccr.datasets.toyworld import (
     CLASS_NAMES,
-    TOYCLIP_CONFIG,
     TOYCLIP_NAME,
     TOYCLIP_WEIGHTS,
     caption,
+    register_toyclip,
     scene_image,
 )
 from mmccr.datasets.toyworld.captions import (
@@ -381,8 +381,7 @@ def main() -> None:
     console = Console()
     torch.set_num_threads(args.threads)
     import open_clip
-    if TOYCLIP_NAME not in open_clip.list_models():
-        open_clip.add_model_config(TOYCLIP_CONFIG)
+    register_toyclip()
     torch.manual_seed(args.seed)
     model = open_clip.create_model(TOYCLIP_NAME, pretrained=None)
     tokenizer = open_clip.get_tokenizer(TOYCLIP_NAME)
