@@ -35,7 +35,6 @@ def register_toyclip() -> str:
     Returns:
         str: the model name, ``'ToyCLIP'``.
     """
-    import open_clip
-    if TOYCLIP_NAME not in open_clip.list_models():
-        open_clip.add_model_config(TOYCLIP_CONFIG)
+    from mmccr.models.backbones.clip import register_model_config
+    register_model_config(TOYCLIP_NAME, TOYCLIP_CONFIG)
     return TOYCLIP_NAME

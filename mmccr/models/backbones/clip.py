@@ -40,8 +40,13 @@ def _looks_like_file(pretrained: str) -> bool:
         ('.pt', '.pth', '.bin', '.safetensors'))
 
 
-def _register_config(open_clip, name: str, config_file: str) -> None:
-    """Add the model config ``config_file`` to open_clip as ``name``."""
+def register_model_config(name: str, config_file: str) -> None:
+    """Add the model config ``config_file`` to open_clip as ``name``.
+
+    Idempotent; ``name`` must be the file's stem (open_clip registers a
+    config under its file name).
+    """
+    import open_clip
     stem, ext = os.path.splitext(os.path.basename(config_file))
     if not os.path.isfile(config_file) or ext != '.json':
         raise FileNotFoundError(
@@ -97,7 +102,7 @@ class CLIPBackbone(nn.Module):
         super().__init__()
         import open_clip  # after the user's HF_HUB_OFFLINE took effect
         if config_file is not None:
-            _register_config(open_clip, model_name, config_file)
+            register_model_config(model_name, config_file)
         self.model_name = model_name
         self.templates = tuple(templates)
         self.clip = self._build(open_clip, model_name, pretrained, model_cfg,
