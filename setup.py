@@ -27,7 +27,7 @@ setup(
     packages=find_packages(exclude=('tests', 'configs', 'tools')),
     # The toy world's tiny CLIP: its open_clip config and its weights.
     package_data={
-        'mmccr.datasets.toyworld': ['ToyCLIP.json', 'toyclip.safetensors']
+        'mmccr.models.backbones.toyclip': ['*.json', '*.safetensors']
     },
     install_requires=read_requirements('runtime.txt'),
     extras_require={

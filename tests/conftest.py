@@ -13,12 +13,12 @@ import torch
 from mmengine.config import Config
 
 #: open_clip config of the tiny CLIP (``open_clip.CLIP(**TINY_CLIP_CFG)``),
-#: the one of ``configs/_base_/models/coop_tiny-clip.py``.
+#: the one of ``configs/_base_/backbones/tiny-clip.py``.
 #: Images are ``(B, 3, 32, 32)``; features have ``embed_dim=32``; patch
 #: tokens are ``(32 / 8) ** 2 = 16`` per image; text width is 64.
 TINY_CLIP_CFG = Config.fromfile(
     osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
-             '_base_', 'models', 'coop_tiny-clip.py')).tiny_clip.to_dict()
+             '_base_', 'backbones', 'tiny-clip.py')).tiny_clip.to_dict()
 
 
 def tiny_classifier_cfg(classnames=None, **kwargs) -> dict:
@@ -34,7 +34,7 @@ def tiny_classifier_cfg(classnames=None, **kwargs) -> dict:
             type='CLIPBackbone',
             model_cfg=copy.deepcopy(TINY_CLIP_CFG),
             pretrained=None),
-        prompt_learner=dict(type='CoOp', n_ctx=4),
+        learner=dict(type='CoOp', n_ctx=4),
         classnames=classnames)
     cfg.update(kwargs)
     return cfg

@@ -179,7 +179,7 @@ def test_properties(tiny_backbone):
 # ---------------------------------------------------------------------- #
 # zero-shot text features                                                #
 # ---------------------------------------------------------------------- #
-def test_zero_shot_text_features_average_templates(tiny_backbone):
+def test_zero_shot_features_average_templates(tiny_backbone):
     names = ['zebra', 'fire truck', 'wooden chair']
     templates = ('a photo of a {}.', 'a blurry drawing of the {}.')
     expected = torch.stack([
@@ -189,7 +189,7 @@ def test_zero_shot_text_features_average_templates(tiny_backbone):
             dim=-1) for t in templates
     ]).mean(0)
     expected = expected / expected.norm(dim=-1, keepdim=True)
-    feats = tiny_backbone.zero_shot_text_features(names, templates)
+    feats = tiny_backbone.zero_shot_features(names, templates)
     assert feats.shape == (3, 32)
     torch.testing.assert_close(
         feats.norm(dim=-1), torch.ones(3), atol=1e-6, rtol=0)
@@ -209,11 +209,11 @@ def test_zero_shot_default_template(tiny_backbone):
         tiny_backbone.clip.encode_text(
             tiny_backbone.tokenizer([f'a photo of a {n}.' for n in names])),
         dim=-1)
-    feats = tiny_backbone.zero_shot_text_features(names)
+    feats = tiny_backbone.zero_shot_features(names)
     torch.testing.assert_close(feats, expected, atol=1e-5, rtol=0)
 
 
-def test_zero_shot_text_features_are_cached(tiny_backbone, monkeypatch):
+def test_zero_shot_features_are_cached(tiny_backbone, monkeypatch):
     calls = []
     encode_text = tiny_backbone.encode_text
 
@@ -224,16 +224,16 @@ def test_zero_shot_text_features_are_cached(tiny_backbone, monkeypatch):
     monkeypatch.setattr(tiny_backbone, 'encode_text', counting)
     names = ['parrot', 'violin']
     templates = ('a photo of a {}.', 'itap of a {}.')
-    first = tiny_backbone.zero_shot_text_features(names, templates)
+    first = tiny_backbone.zero_shot_features(names, templates)
     assert len(calls) == 2  # one batch per template
-    second = tiny_backbone.zero_shot_text_features(names, templates)
+    second = tiny_backbone.zero_shot_features(names, templates)
     assert len(calls) == 2
     assert torch.equal(first, second)
     # Another order or another template set is another entry.
-    swapped = tiny_backbone.zero_shot_text_features(names[::-1], templates)
+    swapped = tiny_backbone.zero_shot_features(names[::-1], templates)
     assert len(calls) == 4
     torch.testing.assert_close(swapped, first.flip(0), atol=1e-6, rtol=0)
-    tiny_backbone.zero_shot_text_features(names, templates[:1])
+    tiny_backbone.zero_shot_features(names, templates[:1])
     assert len(calls) == 5
 
 

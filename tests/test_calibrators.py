@@ -24,9 +24,10 @@ from mmccr.calibrators import (
     fit_temperature,
     load_vocabulary,
     rank_outliers,
-    text_deviation,
 )
 from mmccr.engine.hooks import ClassSetHook
+from mmccr.losses import text_deviation
+from mmccr.models import LearnerOutput
 from mmccr.registry import CALIBRATORS, MODELS
 
 #: 30 everyday nouns, a tiny DOR vocabulary.
@@ -65,7 +66,7 @@ class FeatureStub:
         names = self.classnames if names is None else list(names)
         return torch.stack([self.zs[n] for n in names])
 
-    def tuned_text_features(self, names=None):
+    def tuned_features(self, names=None, features=None):
         names = self.classnames if names is None else list(names)
         self.tuned_calls.append(names)
         return torch.stack([self.tuned[n] for n in names])
@@ -258,10 +259,10 @@ def test_dac_through_the_classifier_keeps_predictions_and_ranks(
     dac = model.calibrators[0]
     with torch.no_grad():
         expected = reference_factors(
-            model.zero_shot_features(names).tolist(),
-            model.tuned_text_features(names).tolist(),
-            model.zero_shot_features(base).tolist(),
-            model.tuned_text_features(base).tolist(), k=2)
+            model.view.zero_shot_features(names).tolist(),
+            model.view.tuned_features(names).tolist(),
+            model.view.zero_shot_features(base).tolist(),
+            model.view.tuned_features(base).tolist(), k=2)
     assert dac.factors.tolist() == pytest.approx(expected, rel=1e-4)
     assert dac.factors[:3].tolist() == [1.0, 1.0, 1.0]
     assert all(abs(s - 1) > 1e-4 for s in dac.factors[3:].tolist())
@@ -341,32 +342,40 @@ def test_text_deviation_squared_l2_is_twice_cosine():
     assert zero_shot.grad is None
 
 
-def anchor_stub(tuned_degrees):
+def anchor_case(tuned_degrees):
+    """A view whose zero-shot features sit at 0° and the learner output
+    whose class features sit at ``tuned_degrees``."""
     names = [f'c{i}' for i in range(len(tuned_degrees))]
     zs = {n: unit(0).float() for n in names}
-    tuned = {n: unit(d).float() for n, d in zip(names, tuned_degrees,
-                                                strict=True)}
-    return FeatureStub(zs, tuned, names)
+    tuned = torch.stack([unit(d).float() for d in tuned_degrees])
+    output = LearnerOutput(logits=torch.zeros(1, len(names)),
+                           text_features=tuned)
+    return output, FeatureStub(zs, {}, names)
 
 
 def test_text_anchor_zero_when_tuned_equals_zero_shot():
     for form in ('squared_l2', 'cosine'):
-        out = TextAnchor(form=form).loss(None, None, anchor_stub([0, 0]))
+        out = TextAnchor(form=form).loss(*anchor_case([0, 0])[:1], None,
+                                         anchor_case([0, 0])[1])
         assert set(out) == {'loss_text_anchor'}
         assert out['loss_text_anchor'].item() == pytest.approx(0, abs=1e-7)
 
 
 def test_text_anchor_weight_scales_the_hand_value():
-    """Rows at 0° and 90° from zero-shot: squared_l2 (0 + 2) / 2 = 1."""
-    stub = anchor_stub([0, 90])
+    """Rows at 0° and 90° from zero-shot: cosine (0 + 1) / 2 = .5 (KgCoOp's
+    official form, the default), squared_l2 (0 + 2) / 2 = 1."""
+    output, stub = anchor_case([0, 90])
     default = CALIBRATORS.build(dict(type='TextAnchor'))
-    assert (default.loss_weight, default.form) == (8.0, 'squared_l2')
-    assert default.loss(None, None, stub)['loss_text_anchor'].item() == \
-        pytest.approx(8.0)
-    half = TextAnchor(loss_weight=0.5).loss(None, None, stub)
+    assert (default.loss_weight, default.form) == (8.0, 'cosine')
+    assert default.loss(output, None, stub)['loss_text_anchor'].item() == \
+        pytest.approx(4.0)
+    half = TextAnchor(loss_weight=0.5, form='squared_l2').loss(
+        output, None, stub)
     assert half['loss_text_anchor'].item() == pytest.approx(0.5)
-    cosine = TextAnchor(loss_weight=2.0, form='cosine').loss(None, None, stub)
+    cosine = TextAnchor(loss_weight=2.0).loss(output, None, stub)
     assert cosine['loss_text_anchor'].item() == pytest.approx(1.0)  # 2 x .5
+    # The anchor reads the forward's features: it never asks for tuned ones.
+    assert stub.tuned_calls == []
     with pytest.raises(ValueError):
         TextAnchor(form='l1')
 
@@ -380,7 +389,7 @@ def test_text_anchor_through_the_classifier(make_tiny_classifier_cfg):
     # {}.') reproduces the zero-shot features.
     model = build_classifier(
         make_tiny_classifier_cfg, names,
-        prompt_learner=dict(type='CoOp', ctx_init='a photo of a'),
+        learner=dict(type='CoOp', ctx_init='a photo of a'),
         calibrators=[dict(type='TextAnchor')])
     losses = model(images, samples, mode='loss')
     assert losses['loss_text_anchor'].item() == pytest.approx(0, abs=1e-5)
@@ -393,9 +402,9 @@ def test_text_anchor_through_the_classifier(make_tiny_classifier_cfg):
     with torch.no_grad():
         zero_shot = F.normalize(backbone.clip.encode_text(backbone.tokenizer(
             [f'a photo of a {n}.' for n in names])), dim=-1)
-        tuned = F.normalize(model.learner.text_features(backbone, None),
+        tuned = F.normalize(model.learner.class_features(backbone, None),
                             dim=-1)
-    expected = 8.0 * (tuned - zero_shot).pow(2).sum(1).mean()
+    expected = 8.0 * (1 - (tuned * zero_shot).sum(1).mean())
     assert losses['loss_text_anchor'].item() == pytest.approx(
         expected.item(), rel=1e-4)
     assert losses['loss_text_anchor'].item() > 0
@@ -551,7 +560,7 @@ def test_dor_through_the_classifier(make_tiny_classifier_cfg, tmp_path):
                    num_outliers=8)
     model = build_classifier(
         make_tiny_classifier_cfg, names,
-        prompt_learner=dict(type='CoOp', ctx_init='a photo of a'),
+        learner=dict(type='CoOp', ctx_init='a photo of a'),
         calibrators=[dor_cfg])
     losses = model(images, samples, mode='loss')
     assert losses['loss_dor'].item() == pytest.approx(0.0, abs=1e-5)
@@ -572,18 +581,25 @@ def test_dor_through_the_classifier(make_tiny_classifier_cfg, tmp_path):
     assert_only_prompt_gradient(model)
 
 
-def test_dor_needs_a_learner_that_encodes_names(make_tiny_classifier_cfg,
-                                                tmp_path):
-    vocab = write_vocab(tmp_path / 'v.txt', NOUNS)
+@pytest.mark.parametrize('calibrator', ['DOR', 'DAC'])
+def test_tuned_feature_calibrators_refused_when_the_model_is_built(
+        make_tiny_classifier_cfg, tmp_path, calibrator):
+    """A class-specific context has no prompt for an arbitrary name: the
+    combination fails at build time, naming both parts, not at iteration N."""
+    cfg = dict(type=calibrator)
+    if calibrator == 'DOR':
+        cfg.update(vocab_file=write_vocab(tmp_path / 'v.txt', NOUNS))
+    csc = dict(type='CoOp', n_ctx=4, class_specific=True, num_classes=2)
+    with pytest.raises(ValueError, match=f'{calibrator}.*CoOp.*unified'):
+        build_classifier(make_tiny_classifier_cfg, ['cat', 'dog'],
+                         learner=csc, calibrators=[cfg])
+    # Calibrators that only read the forward's outputs combine fine.
     model = build_classifier(
-        make_tiny_classifier_cfg, ['cat', 'dog'],
-        prompt_learner=dict(type='CoOp', n_ctx=4, class_specific=True,
-                            num_classes=2),
-        calibrators=[dict(type='DOR', vocab_file=vocab, pool_size=5,
-                          num_outliers=2)])
-    with pytest.raises(NotImplementedError, match='unified context'):
-        model(random_images(2), dict(gt_label=torch.zeros(2, 2)),
-              mode='loss')
+        make_tiny_classifier_cfg, ['cat', 'dog'], learner=csc,
+        calibrators=[dict(type='TextAnchor'), dict(type='CCR')])
+    losses = model(random_images(4), dict(gt_label=torch.tensor(
+        [[1, 0], [0, 0], [0, 1], [0, 0]])), mode='loss')
+    assert {'loss_cls', 'loss_text_anchor', 'loss_ccr'} <= set(losses)
 
 
 # ---------------------------------------------------------------------- #
@@ -774,7 +790,10 @@ def test_calibrators_without_fitting():
 # ---------------------------------------------------------------------- #
 def fake_runner(model, **datasets):
     """A runner with ``<name>_loop.dataloader.dataset.metainfo`` loops."""
-    runner = SimpleNamespace(model=model, _train_loop=None)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(trainable, lr=0.1)
+    runner = SimpleNamespace(model=model, _train_loop=None,
+                             optim_wrapper=SimpleNamespace(optimizer=optimizer))
     for name, meta in datasets.items():
         dataset = SimpleNamespace(metainfo=meta)
         setattr(runner, f'{name}_loop',
@@ -833,6 +852,42 @@ def test_class_set_hook_fallbacks_for_a_model_that_never_trained(
         hook.before_test(fake_runner(model, test=dict(classes=[])))
 
 
+def test_learners_are_told_the_training_classes(make_tiny_classifier_cfg):
+    model = build_classifier(make_tiny_classifier_cfg, None)
+    train = dict(classes=['rs', 'rc'], prompt_names=ALL[:2])
+    test = dict(classes=['rs', 'rc', 'bs', 'bc'], prompt_names=ALL)
+    runner = fake_runner(model, train=train, test=test)
+    ClassSetHook().before_train(runner)
+    assert model.learner.base_classnames == ALL[:2]
+    ClassSetHook().before_test(runner)
+    assert model.learner.classnames == ALL
+    assert model.learner.base_classnames == ALL[:2]
+
+
+def test_parameters_created_after_the_optimizer_stop_training(
+        make_tiny_classifier_cfg):
+    """A bias made in set_classes would never train: the run stops."""
+    from mmccr.models import CoOp
+    from mmccr.registry import PROMPT_LEARNERS
+
+    @PROMPT_LEARNERS.register_module(force=True)
+    class LateBiasCoOp(CoOp):
+
+        def set_classes(self, classnames, backbone, base_classnames=None):
+            super().set_classes(classnames, backbone, base_classnames)
+            self.bias = torch.nn.Parameter(torch.zeros(len(classnames)))
+
+    try:
+        model = build_classifier(make_tiny_classifier_cfg, None,
+                                 learner=dict(type='LateBiasCoOp', n_ctx=4))
+        runner = fake_runner(model, train=dict(classes=['a', 'b'],
+                                               prompt_names=ALL[:2]))
+        with pytest.raises(RuntimeError, match=r"learner\.bias.*__init__"):
+            ClassSetHook().before_train(runner)
+    finally:
+        PROMPT_LEARNERS.module_dict.pop('LateBiasCoOp')
+
+
 def test_classifier_text_features(make_tiny_classifier_cfg):
     """Zero-shot = open_clip 'a photo of a {}.'; tuned are unit norm."""
     names = ['cat', 'hot dog']
@@ -843,16 +898,16 @@ def test_classifier_text_features(make_tiny_classifier_cfg):
             ['a photo of a apple.', 'a photo of a cat.',
              'a photo of a hot dog.'])), dim=-1)
     torch.testing.assert_close(
-        model.zero_shot_features(['apple', 'cat'], cache=False),
+        model.view.zero_shot_features(['apple', 'cat'], cache=False),
         expected[:2], atol=1e-5, rtol=0)
     # the current classes by default
-    torch.testing.assert_close(model.zero_shot_features(), expected[1:],
+    torch.testing.assert_close(model.view.zero_shot_features(), expected[1:],
                                atol=1e-5, rtol=0)
-    tuned = model.tuned_text_features(['apple', 'cat', 'hot dog'])
+    tuned = model.view.tuned_features(['apple', 'cat', 'hot dog'])
     assert tuned.shape == (3, 32) and tuned.requires_grad
     torch.testing.assert_close(tuned.norm(dim=1), torch.ones(3))
     # the current classes by default, in the prompt learner's own encoding
     with torch.no_grad():
-        own = F.normalize(model.learner.text_features(backbone, None), dim=-1)
-    torch.testing.assert_close(model.tuned_text_features().detach(), own,
+        own = F.normalize(model.learner.class_features(backbone, None), dim=-1)
+    torch.testing.assert_close(model.view.tuned_features().detach(), own,
                                atol=1e-5, rtol=0)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mmccr.calibrators import CCR, ccr_loss, predicted_correlation
+from mmccr.models import LearnerOutput
 from mmccr.registry import CALIBRATORS, MODELS
 
 EPS = 1e-6
@@ -284,7 +285,7 @@ def test_ccr_calibrator_loss(pairs, reduction):
     ccr = CCR(loss_weight=0.5, pairs=pairs, reduction=reduction)
     model = ZeroShotStub(['a', 'b', 'c', 'd'], feats.float())
     ccr.set_classes(model)
-    out = ccr.loss(logits, labels, model)
+    out = ccr.loss(LearnerOutput(logits, None), labels, model)
     text_sim = feats @ feats.t()
     expected = 0.5 * loop_loss(probs, labels, text_sim, pairs, reduction)
     assert out['loss_ccr'].item() == pytest.approx(expected, rel=1e-5)
@@ -307,7 +308,8 @@ def test_ccr_calibrator_single_class_gap_is_zero():
     ccr = CCR()
     model = ZeroShotStub(['a'], torch.ones(1, 4) / 2)
     ccr.set_classes(model)
-    out = ccr.loss(torch.randn(5, 1), torch.zeros(5, 1), model)
+    out = ccr.loss(LearnerOutput(torch.randn(5, 1), None), torch.zeros(5, 1),
+                   model)
     assert out['ccr_gap'].item() == 0.0
     assert torch.isfinite(out['loss_ccr'])
 
@@ -339,7 +341,7 @@ def test_ccr_gradient_reaches_only_the_prompt(make_tiny_classifier_cfg):
     # logit scale 10 keeps sigmoid(logits) away from saturation
     model = MODELS.build(make_tiny_classifier_cfg(
         names,
-        prompt_learner=dict(type='CoOp', n_ctx=4, logit_scale=10.),
+        learner=dict(type='CoOp', n_ctx=4, logit_scale=10.),
         calibrators=[dict(type='CCR', loss_weight=1.0)]))
     model.train()
     gen = torch.Generator().manual_seed(3)

@@ -4,6 +4,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from mmccr.calibrators import CCR
+from mmccr.models import LearnerOutput
 
 
 class ZeroShotStub:
@@ -36,7 +37,8 @@ def _worker(rank: int, init_file: str, queue) -> None:
     model = ZeroShotStub(['a', 'b', 'c'], feats)
     ccr.set_classes(model)
     local_labels = labels[rank * 4:(rank + 1) * 4]
-    loss = ccr.loss(local, local_labels, model)['loss_ccr']
+    loss = ccr.loss(LearnerOutput(local, None), local_labels,
+                    model)['loss_ccr']
     loss.backward()
     queue.put((rank, loss.item(), local.grad.tolist()))
     dist.destroy_process_group()
@@ -54,7 +56,8 @@ def test_global_batch_matches_single_process(tmp_path):
     ccr = CCR(loss_weight=1., global_batch=True)  # no process group: local
     model = ZeroShotStub(['a', 'b', 'c'], feats)
     ccr.set_classes(model)
-    full = ccr.loss(full_logits, labels, model)['loss_ccr']
+    full = ccr.loss(LearnerOutput(full_logits, None), labels,
+                    model)['loss_ccr']
     full.backward()
 
     ctx = mp.get_context('spawn')

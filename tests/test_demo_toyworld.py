@@ -12,6 +12,8 @@ import pytest
 from mmengine import Config
 from test_calibrator_tools import REPO, tool
 
+from mmccr.utils.config import load_config
+
 
 def demo_arguments() -> list:
     """The arguments ``scripts/demo.sh`` passes to compare_calibrators.py."""
@@ -64,11 +66,11 @@ def test_demo_runs_the_four_methods_of_the_issue():
         'coop_ccr_toyworld.py', 'coop_ranking_toyworld.py'
     ]
     assert len(names) == 4 and '--plots' in options
-    losses = [Config.fromfile(osp.join(REPO, c)).model.get('loss', {}).get(
+    losses = [load_config(osp.join(REPO, c)).model.get('loss', {}).get(
         'type') for c in configs[1:]]
     assert losses == ['BCELoss', 'BCELoss', 'RankingLoss']
     calibrators = [[
-        c['type'] for c in Config.fromfile(osp.join(REPO, cfg)).model.get(
+        c['type'] for c in load_config(osp.join(REPO, cfg)).model.get(
             'calibrators', [])
     ] for cfg in configs[1:]]
     assert calibrators == [[], ['CCR'], []]

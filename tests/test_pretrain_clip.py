@@ -41,8 +41,8 @@ def test_tiny_run_writes_weights_the_backbone_loads(tmp_path, capsys):
          '--batch-size', 32, '--eval-images', 40, '--threads', 1, '--out',
          out)
     assert 'Zero-shot mAP on 40 test images' in capsys.readouterr().out
-    from mmccr.datasets.toyworld import TOYCLIP_CONFIG
     from mmccr.models.backbones.clip import CLIPBackbone
+    from mmccr.models.backbones.toyclip import TOYCLIP_CONFIG
     backbone = CLIPBackbone(model_name='ToyCLIP', config_file=TOYCLIP_CONFIG,
                             pretrained=str(out))
     assert backbone.encode_image(torch.zeros(1, 3, 32, 32)).shape == (1, 64)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.runner.checkpoint import get_state_dict, load_state_dict
 
-from mmccr.models.prompt_learners import BasePromptLearner, CoOp, ImageFeatures
+from mmccr.models.prompt_learners import BasePromptLearner, CoOp, Features
 from mmccr.registry import MODELS
 
 CLASSNAMES = ['cat', 'traffic light', 'hot dog stand']
@@ -41,7 +41,7 @@ def test_coop_from_words_equals_the_sentence(tiny_backbone, ctx_init,
                    class_token_position=position)
     learner.set_classes(CLASSNAMES, tiny_backbone)
     with torch.no_grad():
-        feats = learner.text_features(tiny_backbone, None)
+        feats = learner.class_features(tiny_backbone, None)
     expected = clip_text(tiny_backbone,
                          [template.format(n) for n in CLASSNAMES])
     assert feats.shape == (3, 32)
@@ -109,7 +109,7 @@ def test_class_specific_context_goes_to_its_class(tiny_backbone):
         learner.ctx.copy_(
             torch.stack([tiny_backbone.token_embedding.weight[i]
                          for i in ids]))
-        feats = learner.text_features(tiny_backbone, None)
+        feats = learner.class_features(tiny_backbone, None)
     expected = clip_text(
         tiny_backbone,
         [f'{p} {n}.' for p, n in zip(phrases, CLASSNAMES, strict=True)])
@@ -170,7 +170,7 @@ def test_unknown_class_token_position(tiny_backbone):
 
 def test_text_features_before_set_classes(tiny_backbone):
     with pytest.raises(RuntimeError, match='set_classes'):
-        CoOp(tiny_backbone, n_ctx=4).text_features(tiny_backbone, None)
+        CoOp(tiny_backbone, n_ctx=4).class_features(tiny_backbone, None)
 
 
 # ---------------------------------------------------------------------- #
@@ -183,28 +183,52 @@ class FixedText(BasePromptLearner):
         super().__init__(**kwargs)
         self.text = text
 
-    def text_features(self, backbone, image_features):
+    def class_features(self, backbone, features):
         return self.text
+
+
+class ScaleOnly:
+    """A stand-in backbone with a learned scale and bias."""
+
+    def __init__(self, scale=100., bias=None):
+        self.logit_scale, self.logit_bias = scale, bias
 
 
 def test_forward_is_scaled_cosine():
     gen = torch.Generator().manual_seed(0)
     image = torch.randn(4, 8, generator=gen) * 3
     text = torch.randn(5, 8, generator=gen) * 0.1
-    logits = FixedText(text)(None, ImageFeatures(image))
-    assert logits.shape == (4, 5)
+    out = FixedText(text)(ScaleOnly(100.), Features(image))
+    assert out.logits.shape == (4, 5)
     torch.testing.assert_close(
-        logits, cosine_logits(100., image, text), atol=1e-4, rtol=0)
-    logits = FixedText(text, logit_scale=7.)(None, ImageFeatures(image))
+        out.logits, cosine_logits(100., image, text), atol=1e-4, rtol=0)
+    # The output carries the unit-norm class features it used.
+    torch.testing.assert_close(out.text_features,
+                               text / text.norm(dim=-1, keepdim=True))
+    logits = FixedText(text, logit_scale=7.)(ScaleOnly(3.),
+                                             Features(image)).logits
     torch.testing.assert_close(
         logits, cosine_logits(7., image, text), atol=1e-5, rtol=0)
+
+
+def test_logit_bias_from_the_backbone_or_the_learner():
+    gen = torch.Generator().manual_seed(0)
+    image = torch.randn(4, 8, generator=gen)
+    text = torch.randn(5, 8, generator=gen)
+    plain = cosine_logits(10., image, text)
+    logits = FixedText(text)(ScaleOnly(10., -3.), Features(image)).logits
+    torch.testing.assert_close(logits, plain - 3., atol=1e-5, rtol=0)
+    logits = FixedText(text, logit_bias=2.)(ScaleOnly(10., -3.),
+                                           Features(image)).logits
+    torch.testing.assert_close(logits, plain + 2., atol=1e-5, rtol=0)
 
 
 def test_forward_with_per_image_text_features():
     gen = torch.Generator().manual_seed(0)
     image = torch.randn(3, 8, generator=gen)
     text = torch.randn(3, 5, 8, generator=gen)
-    logits = FixedText(text, logit_scale=10.)(None, ImageFeatures(image))
+    logits = FixedText(text, logit_scale=10.)(ScaleOnly(),
+                                              Features(image)).logits
     expected = torch.stack([
         cosine_logits(10., image[b:b + 1], text[b])[0] for b in range(3)
     ])
@@ -215,23 +239,26 @@ def test_coop_logits_against_open_clip(tiny_backbone, tiny_images):
     learner = CoOp(tiny_backbone, ctx_init='a photo of a', logit_scale=7.)
     learner.set_classes(CLASSNAMES, tiny_backbone)
     pooled = tiny_backbone.clip.encode_image(tiny_images)
-    logits = learner(tiny_backbone, ImageFeatures(pooled))
+    logits = learner(tiny_backbone, Features(pooled)).logits
     text = clip_text(tiny_backbone, [f'a photo of a {n}.' for n in CLASSNAMES])
     torch.testing.assert_close(
         logits, cosine_logits(7., pooled, text), atol=1e-5, rtol=0)
 
 
 def test_none_logit_scale_takes_the_backbones_learned_scale(
-        tiny_backbone, tiny_images):
+        tiny_clip_cfg, tiny_images):
     """``logit_scale=None``: exp of CLIP's own ``logit_scale`` parameter."""
-    learned = float(tiny_backbone.clip.logit_scale.detach().exp())
-    assert tiny_backbone.logit_scale == pytest.approx(learned)
-    assert learned != pytest.approx(100.)  # open_clip's init: 1 / 0.07
-    learner = CoOp(tiny_backbone, ctx_init='a photo of a', logit_scale=None)
-    learner.set_classes(CLASSNAMES, tiny_backbone)
-    pooled = tiny_backbone.clip.encode_image(tiny_images)
-    logits = learner(tiny_backbone, ImageFeatures(pooled))
-    text = clip_text(tiny_backbone, [f'a photo of a {n}.' for n in CLASSNAMES])
+    from mmccr.models.backbones.clip import CLIPBackbone
+    tiny_clip_cfg.pop('init_logit_scale')  # open_clip's init: 1 / 0.07
+    backbone = CLIPBackbone(model_cfg=tiny_clip_cfg, pretrained=None)
+    learned = float(backbone.clip.logit_scale.detach().exp())
+    assert backbone.logit_scale == pytest.approx(learned)
+    assert learned == pytest.approx(1 / 0.07)
+    learner = CoOp(backbone, ctx_init='a photo of a', logit_scale=None)
+    learner.set_classes(CLASSNAMES, backbone)
+    pooled = backbone.clip.encode_image(tiny_images)
+    logits = learner(backbone, Features(pooled)).logits
+    text = clip_text(backbone, [f'a photo of a {n}.' for n in CLASSNAMES])
     torch.testing.assert_close(
         logits, cosine_logits(learned, pooled, text), atol=1e-5, rtol=0)
 
@@ -246,7 +273,7 @@ def classifier(make_tiny_classifier_cfg):
     return MODELS.build(
         make_tiny_classifier_cfg(
             CLASSNAMES,
-            prompt_learner=dict(type='CoOp', ctx_init='a photo of a'),
+            learner=dict(type='CoOp', ctx_init='a photo of a'),
             calibrators=[dict(type='CCR')]))
 
 
@@ -388,7 +415,7 @@ def test_unexpected_key_still_fails_strict_loading(classifier):
 # ---------------------------------------------------------------------- #
 def test_unknown_prompt_learner_type(make_tiny_classifier_cfg):
     cfg = make_tiny_classifier_cfg(
-        CLASSNAMES, prompt_learner=dict(type='NoSuchLearner'))
+        CLASSNAMES, learner=dict(type='NoSuchLearner'))
     with pytest.raises(KeyError, match='NoSuchLearner'):
         MODELS.build(cfg)
 

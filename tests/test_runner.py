@@ -16,13 +16,15 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from mmccr.utils.config import load_config
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'coop_ccr_shapes_tiny.py')
 
 
 def demo_cfg(work_dir, name: str, **overrides) -> Config:
     """The demo config, shrunk for tests, writing into ``work_dir``."""
-    cfg = Config.fromfile(DEMO)
+    cfg = load_config(DEMO)
     cfg.work_dir = str(work_dir)
     cfg.experiment_name = name
     cfg.train_dataloader.dataset.num_images = 96
@@ -190,7 +192,7 @@ def test_tools_train_then_test(tmp_path):
     proc = subprocess.run([
         sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
         str(tmp_path / 'test_other'), '--cfg-options',
-        'model.prompt_learner.n_ctx=8', *opts
+        'model.learner.n_ctx=8', *opts
     ], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     assert 'does not fit the model' in proc.stderr

@@ -19,11 +19,8 @@ from safetensors import safe_open
 
 from mmccr.datasets.toyworld import (
     CLASS_NAMES,
-    TOYCLIP_CONFIG,
-    TOYCLIP_WEIGHTS,
     ToyWorld,
     caption,
-    register_toyclip,
     sample_labels,
     sample_objects,
     scene_image,
@@ -31,6 +28,11 @@ from mmccr.datasets.toyworld import (
 )
 from mmccr.datasets.transforms import Resize
 from mmccr.evaluation.functional import average_precision
+from mmccr.models.backbones.toyclip import (
+    TOYCLIP_CONFIG,
+    TOYCLIP_WEIGHTS,
+    register_toyclip,
+)
 from mmccr.registry import DATASETS
 
 # --------------------------------------------------------------------- #
@@ -398,7 +400,7 @@ def test_zero_shot_map_is_far_above_chance(toyclip):
     mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])[:, None, None]
     std = torch.tensor([0.26862954, 0.26130258, 0.27577711])[:, None, None]
     feats = F.normalize(toyclip.encode_image((x - mean) / std), dim=-1)
-    text = toyclip.zero_shot_text_features(list(CLASS_NAMES),
+    text = toyclip.zero_shot_features(list(CLASS_NAMES),
                                            ['a photo of a {}.'])
     logits = (100 * feats @ text.t()).numpy()
     labels = np.stack(labels)

@@ -64,15 +64,16 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Merge command-line arguments into the config."""
     set_work_dir(cfg, args)
     cfg.load_from = args.checkpoint
-    if args.calibrators:
-        cfg.model.calibrators = load_calibrators(args.calibrators)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
     if args.plot_dir:
         for hook in cfg.get('custom_hooks', []):
             if hook['type'] == 'EvaluationReportHook':
                 hook['plot_dir'] = args.plot_dir
-    return finish_config(cfg, args)
+    cfg = finish_config(cfg, args)  # composes cfg.model
+    if args.calibrators:
+        cfg.model.calibrators = load_calibrators(args.calibrators)
+    return cfg
 
 
 def check_checkpoint(model, path: str) -> None:

@@ -1,11 +1,10 @@
-# Smoke run: CoOp + BCE + temperature scaling on shapes, tiny random CLIP.
+# Offline smoke run: CoOp + BCE + temperature scaling (post-hoc) on
+# generated shapes, tiny random CLIP.
 _base_ = [
-    '../_base_/models/coop_tiny-clip.py',
+    '../_base_/backbones/tiny-clip.py',
+    '../_base_/learners/coop.py',
     '../_base_/calibrators/tempscale.py',
     '../_base_/datasets/shapes_base2new.py',
-    '../_base_/schedules/sgd_cos_10e.py',
-    '../_base_/default_runtime.py',
+    '../_base_/schedules/sgd_cos_shapes.py',
 ]
-model = dict(calibrators=_base_.calibrators)
-train_cfg = dict(max_epochs=4, val_interval=2)
-default_hooks = dict(logger=dict(interval=5))
+learner = dict(n_ctx=4)

@@ -2,12 +2,11 @@
 # Nothing trains; the 16-shot base sample is kept as `reference_dataloader`
 # so PIECE's reference images match those of the tuned models.
 _base_ = [
-    '../_base_/models/coop_toyclip.py',
+    '../_base_/backbones/toyclip.py',
+    '../_base_/learners/zeroshot.py',
     '../_base_/datasets/toyworld_base2new.py',
     '../_base_/default_runtime.py',
 ]
-model = dict(
-    prompt_learner=dict(_delete_=True, type='ZeroShotCLIP', logit_scale=None))
 reference_dataloader = _base_.train_dataloader
 train_dataloader = None
 train_cfg = None

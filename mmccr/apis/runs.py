@@ -16,6 +16,7 @@ from mmengine.runner import Runner
 from rich.progress import Progress
 
 from mmccr.engine.hooks import RichProgressHook
+from mmccr.utils.config import compose_model
 from mmccr.utils.io import atomic_write_json
 
 RESULTS = 'results.json'
@@ -47,6 +48,7 @@ def seeded_config(config: str,
             cfg.train_dataloader.dataset.seed = seed
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    compose_model(cfg)
     if quiet:
         cfg.log_level = 'WARNING'
     if plot_dir:

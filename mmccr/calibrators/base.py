@@ -15,15 +15,21 @@ Calibrators keep no persistent tensors: a checkpoint trained with one set
 of calibrators can be evaluated with another.
 
 The classifier calls :meth:`set_classes` whenever the set of predicted
-classes changes (base classes while training, all classes at test time)
-and passes itself, so a calibrator can read:
+classes changes (base classes while training, all classes at test time).
+A calibrator never sees the model: it gets a
+:class:`~mmccr.models.ClassView` with
 
-* ``model.classnames`` — the current classes ``C``;
-* ``model.base_classnames`` — the classes the prompts were trained on;
-* ``model.zero_shot_features(names)`` — frozen hand-crafted-prompt text
+* ``view.classnames`` — the current classes ``C``;
+* ``view.base_classnames`` — the classes the prompts were trained on;
+* ``view.zero_shot_features(names)`` — frozen hand-crafted-prompt text
   features ``(N, D)``, unit norm;
-* ``model.tuned_text_features(names)`` — text features of ``names`` through
-  the learned prompts ``(N, D)``, unit norm, differentiable.
+* ``view.tuned_features(names)`` — text features of ``names`` through the
+  learned prompts ``(N, D)``, unit norm, differentiable; only for
+  calibrators that declare ``needs_tuned_features`` (the classifier refuses
+  a learner that cannot give them when the model is built);
+
+and, while training, the learner's :class:`~mmccr.models.LearnerOutput` of
+the batch (logits and the class text features the learner used).
 """
 from typing import Dict, Optional, Sequence
 
@@ -35,24 +41,26 @@ class BaseCalibrator(nn.Module):
 
     #: Whether :meth:`fit` must run on held-out data before :meth:`calibrate`.
     needs_fit: bool = False
+    #: Whether it reads ``view.tuned_features`` (tuned text features of
+    #: arbitrary names).
+    needs_tuned_features: bool = False
 
-    def set_classes(self, model) -> None:
-        """Prepare for predicting ``model.classnames``.
+    def set_classes(self, view) -> None:
+        """Prepare for predicting ``view.classnames``.
 
         Args:
-            model (PromptClassifier): the classifier, after its classes and
-                prompts are set (see the module docstring for what it
-                offers).
+            view (ClassView): the model's classes and text features, after
+                its classes and prompts are set.
         """
 
-    def loss(self, logits: Tensor, labels: Tensor,
-             model) -> Dict[str, Tensor]:
+    def loss(self, output, labels: Tensor, view) -> Dict[str, Tensor]:
         """Extra training loss terms.
 
         Args:
-            logits (Tensor): logits of the batch ``(B, C)``.
+            output (LearnerOutput): the learner's output for the batch:
+                ``output.logits`` ``(B, C)`` and ``output.text_features``.
             labels (Tensor): labels in {1, 0, -1} ``(B, C)``.
-            model (PromptClassifier): the classifier (for text features).
+            view (ClassView): the model's classes and text features.
 
         Returns:
             dict: loss terms; keys that contain ``'loss'`` are summed into

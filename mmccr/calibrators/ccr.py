@@ -140,15 +140,14 @@ class CCR(BaseCalibrator):
         self.global_batch = global_batch
         self.register_buffer('text_sim', torch.empty(0, 0), persistent=False)
 
-    def set_classes(self, model) -> None:
+    def set_classes(self, view) -> None:
         """Store Σ_text, the cosine similarities of the zero-shot features."""
-        feats = model.zero_shot_features().detach().float()
+        feats = view.zero_shot_features().detach().float()
         self.text_sim = (feats @ feats.t()).to(self.text_sim.device)
 
-    def loss(self, logits: Tensor, labels: Tensor,
-             model=None) -> Dict[str, Tensor]:
+    def loss(self, output, labels: Tensor, view=None) -> Dict[str, Tensor]:
         """CCR term ``loss_ccr`` and the logged mean off-diagonal gap."""
-        probs = torch.sigmoid(logits.float())
+        probs = torch.sigmoid(output.logits.float())
         if self.global_batch:
             probs = all_gather_with_grad(probs)
             labels = all_gather_with_grad(labels.float())

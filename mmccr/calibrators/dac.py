@@ -67,7 +67,7 @@ class DAC(BaseCalibrator):
 
     The factors are recomputed from the current prompts whenever the
     classes are set (before every evaluation). Base classes are the classes
-    the prompts were trained on (``model.base_classnames``). A positive
+    the prompts were trained on (``view.base_classnames``). A positive
     factor keeps the sign of every logit, so predictions at threshold 0.5
     and per-class rankings (mAP) are unchanged.
 
@@ -78,6 +78,8 @@ class DAC(BaseCalibrator):
             Defaults to True.
         guard_threshold (float): Defaults to 0.05.
     """
+
+    needs_tuned_features = True
 
     def __init__(self,
                  k: int = 5,
@@ -92,15 +94,15 @@ class DAC(BaseCalibrator):
         self.register_buffer('factors', torch.empty(0), persistent=False)
 
     @torch.no_grad()
-    def set_classes(self, model) -> None:
+    def set_classes(self, view) -> None:
         """Factors of the current classes against the base classes."""
-        base = model.base_classnames
+        base = view.base_classnames
         factors = dac_factors(
-            model.zero_shot_features(), model.tuned_text_features(),
-            model.zero_shot_features(base), model.tuned_text_features(base),
+            view.zero_shot_features(), view.tuned_features(),
+            view.zero_shot_features(base), view.tuned_features(base),
             self.k, self.base_guard, self.guard_threshold)
         self.factors = factors.float().to(self.factors.device)
-        scaled = [n for n, s in zip(model.classnames, factors.tolist(),
+        scaled = [n for n, s in zip(view.classnames, factors.tolist(),
                                     strict=True) if s != 1.0]
         listed = ', '.join(scaled[:10]) + (' …' if len(scaled) > 10 else '')
         print_log(

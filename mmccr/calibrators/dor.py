@@ -15,10 +15,10 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
+from mmccr.losses import text_deviation
 from mmccr.registry import CALIBRATORS
 
 from .base import BaseCalibrator
-from .text_anchor import text_deviation
 
 BUILD_HELP = (
     'Build it with `python tools/misc/build_dor_vocab.py --out {path}` '
@@ -96,6 +96,8 @@ class DOR(BaseCalibrator):
             pool. Defaults to 1024.
     """
 
+    needs_tuned_features = True
+
     def __init__(self,
                  vocab_file: str,
                  loss_weight: float = 8.0,
@@ -116,14 +118,14 @@ class DOR(BaseCalibrator):
         self.chunk_size = chunk_size
         self._pools: Dict[Tuple[str, ...], Tuple[List[str], Tensor]] = {}
 
-    def pool(self, model) -> Tuple[List[str], Tensor]:
+    def pool(self, view) -> Tuple[List[str], Tensor]:
         """The outlier words and their zero-shot features ``(P, D)``.
 
-        Built for ``model.classnames`` (the training classes) and cached.
+        Built for ``view.classnames`` (the training classes) and cached.
         """
-        key = tuple(model.classnames)
+        key = tuple(view.classnames)
         if key not in self._pools:
-            taken = {name.lower() for name in model.classnames}
+            taken = {name.lower() for name in view.classnames}
             words = [w for w in self.vocabulary if w.lower() not in taken]
             if not words:
                 raise ValueError(
@@ -131,11 +133,11 @@ class DOR(BaseCalibrator):
                     'class names; it needs other words.')
             with torch.no_grad():
                 feats = torch.cat([
-                    model.zero_shot_features(
+                    view.zero_shot_features(
                         words[i:i + self.chunk_size], cache=False)
                     for i in range(0, len(words), self.chunk_size)
                 ])
-                keep = rank_outliers(feats, model.zero_shot_features(),
+                keep = rank_outliers(feats, view.zero_shot_features(),
                                      self.pool_size)
             pool = [words[i] for i in keep.tolist()]
             self._pools[key] = (pool, feats[keep])
@@ -150,11 +152,10 @@ class DOR(BaseCalibrator):
         """Indices of this iteration's outliers (global torch RNG)."""
         return torch.randperm(len(pool))[:self.num_outliers]
 
-    def loss(self, logits: Tensor, labels: Tensor,
-             model) -> Dict[str, Tensor]:
+    def loss(self, output, labels: Tensor, view) -> Dict[str, Tensor]:
         """``loss_dor`` on freshly drawn outliers."""
-        words, feats = self.pool(model)
+        words, feats = self.pool(view)
         index = self.sample(words)
-        tuned = model.tuned_text_features([words[i] for i in index.tolist()])
+        tuned = view.tuned_features([words[i] for i in index.tolist()])
         deviation = text_deviation(tuned, feats[index].to(tuned.device))
         return {'loss_dor': self.loss_weight * deviation}

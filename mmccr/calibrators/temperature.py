@@ -90,9 +90,9 @@ class TemperatureScaling(BaseCalibrator):
         self.temperature: Optional[float] = None
         self.class_temperatures: Dict[str, float] = {}
 
-    def set_classes(self, model) -> None:
+    def set_classes(self, view) -> None:
         """Remember the class order for :meth:`calibrate`."""
-        self.classnames = list(model.classnames)
+        self.classnames = list(view.classnames)
 
     def fit(self, logits: Tensor, labels: Tensor,
             classnames: Sequence[str]) -> None:

@@ -2,5 +2,6 @@
 from .asl import AsymmetricLoss
 from .bce import BCELoss
 from .ranking import RankingLoss
+from .text_deviation import text_deviation
 
-__all__ = ['AsymmetricLoss', 'BCELoss', 'RankingLoss']
+__all__ = ['AsymmetricLoss', 'BCELoss', 'RankingLoss', 'text_deviation']

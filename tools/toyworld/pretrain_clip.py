@@ -23,7 +23,7 @@ then CLIP-normalised. At the end the weights are written as float16
 safetensors (atomically) and the zero-shot mAP on the toy ``'test'`` split
 is printed, with the prompt ``'a photo of a {name}.'``.
 
-The command behind ``mmccr/datasets/toyworld/toyclip.safetensors``::
+The command behind ``mmccr/models/backbones/toyclip/toyclip.safetensors``::
 
     python tools/toyworld/pretrain_clip.py
 """
@@ -41,14 +41,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import Tensor, nn
 
 from mmccr.datasets.fewshot import base_new_split
-from mmccr.datasets.toyworld import (
-    CLASS_NAMES,
-    TOYCLIP_NAME,
-    TOYCLIP_WEIGHTS,
-    caption,
-    register_toyclip,
-    scene_image,
-)
+from mmccr.datasets.toyworld import CLASS_NAMES, caption, scene_image
 from mmccr.datasets.toyworld.captions import (
     COLOUR_SYNONYMS,
     SHAPE_SYNONYMS,
@@ -58,6 +51,11 @@ from mmccr.datasets.toyworld.world import labels_of
 from mmccr.datasets.transforms import Resize
 from mmccr.evaluation.functional import average_precision
 from mmccr.models.backbones.clip import OPENAI_MEAN, OPENAI_STD
+from mmccr.models.backbones.toyclip import (
+    TOYCLIP_NAME,
+    TOYCLIP_WEIGHTS,
+    register_toyclip,
+)
 from mmccr.utils.io import atomic_write_bytes
 
 #: CLIP's largest logit scale.

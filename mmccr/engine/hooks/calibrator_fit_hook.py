@@ -5,20 +5,19 @@ import json
 import logging
 import os
 import os.path as osp
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
-import torch
-from mmengine.dataset import default_collate
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from torch import Tensor
-from torch.utils.data import DataLoader
 
 from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
 from mmccr.registry import HOOKS
 from mmccr.utils.io import atomic_write_json
 
+from ..dataset_pass import dataset_pass
 from .class_set_hook import set_dataset_classes, set_loop_classes
 
 
@@ -113,7 +112,7 @@ class CalibratorFitHook(Hook):
             for previous in model.calibrators[:i]:
                 inputs = previous.calibrate(inputs)
             model.calibrators[i].fit(inputs, labels, fit_data['classes'])
-            if path:
+            if path and is_main_process():
                 record['state'] = model.calibrators[i].fit_state()
                 atomic_write_json(path, record)
                 print_log(f'Fitted calibrator state written to {path}',
@@ -154,22 +153,16 @@ class CalibratorFitHook(Hook):
             'training images removed)', logger='current')
         return held.get_subset(keep)
 
-    @torch.no_grad()
     def logits(self, runner, model, dataset) -> Tuple[Tensor, Tensor]:
         """Raw logits and labels of ``dataset`` over its own classes."""
         set_dataset_classes(runner, dataset)
-        was_training = model.training
-        model.eval()
-        loader = DataLoader(dataset, batch_size=self.batch_size,
-                            collate_fn=default_collate)
-        logits: List[Tensor] = []
-        labels: List[Tensor] = []
-        for batch in loader:
-            data = model.data_preprocessor(batch, False)
-            logits.append(model(data['inputs'], mode='tensor').float().cpu())
-            labels.append(data['data_samples']['gt_label'].cpu())
-        model.train(was_training)
-        return torch.cat(logits), torch.cat(labels)
+        out = dataset_pass(
+            model, dataset,
+            lambda data: dict(
+                logits=model(data['inputs'], mode='tensor'),
+                labels=data['data_samples']['gt_label']),
+            self.batch_size)
+        return out['logits'], out['labels'].long()
 
     @staticmethod
     def state_path(runner, checkpoint: str, index: int, name: str) -> str:

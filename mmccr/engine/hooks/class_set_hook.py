@@ -34,6 +34,31 @@ def set_dataset_classes(runner, dataset, training: bool = False) -> None:
     model.set_classes(names, base)
 
 
+def check_optimizer_covers(model, optim_wrapper) -> None:
+    """Stop when a trainable parameter is missing from the optimizer.
+
+    The optimizer is built before the classes are set; a parameter that a
+    learner creates in ``set_classes`` (or any time after ``__init__``)
+    would silently keep its initial value.
+
+    Raises:
+        RuntimeError: naming the parameters and the fix.
+    """
+    optimizers = getattr(optim_wrapper, 'optim_wrappers', None)
+    wrappers = optimizers.values() if optimizers else [optim_wrapper]
+    known = {id(p) for w in wrappers for group in w.optimizer.param_groups
+             for p in group['params']}
+    missing = [name for name, p in model.named_parameters()
+               if p.requires_grad and id(p) not in known]
+    if missing:
+        raise RuntimeError(
+            f'Trainable parameters {missing} are not in the optimizer, so '
+            'they would never change: the optimizer is built before the '
+            'classes are set. Create every parameter in the learner\'s '
+            '__init__ (take the number of classes from the config, e.g. '
+            'num_classes), not in set_classes().')
+
+
 def set_loop_classes(runner, loop, training: bool = False) -> None:
     """Make the model predict the classes of ``loop``'s dataset."""
     set_dataset_classes(runner, loop.dataloader.dataset, training)
@@ -63,8 +88,9 @@ class ClassSetHook(Hook):
             _unwrap(runner).train_classnames = list(names)
 
     def before_train(self, runner) -> None:
-        """Predict the training classes."""
+        """Predict the training classes; every trainable tensor must train."""
         set_loop_classes(runner, runner.train_loop, training=True)
+        check_optimizer_covers(_unwrap(runner), runner.optim_wrapper)
 
     def before_val(self, runner) -> None:
         """Predict the validation classes."""

@@ -1,14 +1,13 @@
 """Training-image features for proximity-aware metrics (PIECE)."""
 import numpy as np
-import torch
-from mmengine.dataset import default_collate
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from torch.utils.data import DataLoader
 
 from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
 from mmccr.registry import HOOKS
+
+from ..dataset_pass import dataset_pass
 
 
 @HOOKS.register_module()
@@ -20,9 +19,10 @@ class ReferenceFeaturesHook(Hook):
     dataset (the few-shot sample; ``reference_dataloader`` in configs that
     do not train) are run through the frozen image encoder
     with the evaluation pipeline, and the features are stored on the
-    metric as ``reference_features`` ``(M, D)``. Every rank computes them
-    (the few-shot set is small). Without a training dataloader in the
-    config, metrics fall back to the evaluation set itself.
+    metric as ``reference_features`` ``(M, D)``. The pass is sharded over
+    the ranks and gathered, so every rank holds the same features.
+    Without a training dataloader in the config, metrics fall back to the
+    evaluation set itself.
 
     Args:
         batch_size (int): batch size of the feature pass. Defaults to 64.
@@ -55,21 +55,19 @@ class ReferenceFeaturesHook(Hook):
         for metric in metrics:
             metric.reference_features = feats
 
-    @torch.no_grad()
     def _features(self, runner, train_cfg, eval_pipeline) -> np.ndarray:
         # Frozen encoder: the features never change, so compute them once.
         if self._cache is not None:
             return self._cache
         dataset = build_eval_dataset(train_cfg['dataset'], eval_pipeline)
-        loader = DataLoader(
-            dataset, batch_size=self.batch_size, collate_fn=default_collate)
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
-        feats = []
-        for batch in loader:
-            data = model.data_preprocessor(batch, False)
-            feats.append(model.extract_feat(data['inputs']).pooled.float())
-        self._cache = torch.cat(feats).cpu().numpy().astype(np.float64)
+        out = dataset_pass(
+            model, dataset,
+            lambda data: dict(
+                feats=model.extract_feat(data['inputs']).pooled),
+            self.batch_size)
+        self._cache = out['feats'].numpy().astype(np.float64)
         print_log(
             f'Reference features for PIECE: {len(self._cache)} training '
             'images', logger='current')

@@ -171,6 +171,16 @@ class CLIPBackbone(nn.Module):
         return float(self.clip.logit_scale.exp())
 
     @property
+    def logit_bias(self) -> Optional[float]:
+        """The learned logit bias of sigmoid-trained CLIPs (SigLIP), else None.
+
+        open_clip models trained with a sigmoid loss carry ``logit_bias``;
+        their logits are ``exp(logit_scale) · cos + logit_bias``.
+        """
+        bias = getattr(self.clip, 'logit_bias', None)
+        return None if bias is None else float(bias.reshape(-1)[0])
+
+    @property
     def embed_dim(self) -> int:
         """Width of the joint image-text space, e.g. 512 for ViT-B/16."""
         return self.clip.text_projection.shape[-1] if isinstance(
@@ -213,16 +223,30 @@ class CLIPBackbone(nn.Module):
 
     @torch.no_grad()
     def encode_image_dense(self, images: Tensor) -> Tuple[Tensor, Tensor]:
-        """Global features and projected patch tokens.
+        """Global features and projected dense (spatial) tokens.
+
+        * ViT: the patch tokens after ``ln_post``, multiplied by the visual
+          projection.
+        * ModifiedResNet (RN50, RN101): the final feature map passed
+          through the attention pool's value and output projections, token
+          by token (the spatial outputs DualCoOp and TaI-DPT score), next to
+          the attention pool's own global output.
 
         Args:
             images (Tensor): normalised images ``(B, 3, H, W)``.
 
         Returns:
-            tuple: global features ``(B, D)`` and patch tokens ``(B, L, D)``
-            taken after ``ln_post`` and multiplied by the visual projection.
+            tuple: global features ``(B, D)`` (equal to :meth:`encode_image`)
+            and dense tokens ``(B, L, D)``.
         """
         visual = self.clip.visual
+        if hasattr(visual, 'attnpool'):
+            return _resnet_dense(visual, images)
+        if not hasattr(visual, 'output_tokens'):
+            raise NotImplementedError(
+                f'Dense features are implemented for open_clip ViTs and '
+                f'ModifiedResNets, not for {type(visual).__name__} '
+                f'({self.model_name!r}).')
         old = visual.output_tokens
         visual.output_tokens = True
         try:
@@ -290,7 +314,7 @@ class CLIPBackbone(nn.Module):
             self.token_embedding(ids), ids, truncate=truncate)
 
     @torch.no_grad()
-    def zero_shot_text_features(
+    def zero_shot_features(
             self,
             classnames: Sequence[str],
             templates: Optional[Sequence[str]] = None,
@@ -323,6 +347,24 @@ class CLIPBackbone(nn.Module):
             if cache:
                 self._zero_shot_cache[key] = feats
         return feats.to(device)
+
+
+def _resnet_dense(visual: nn.Module, images: Tensor) -> Tuple[Tensor, Tensor]:
+    """Global and dense features of an open_clip ``ModifiedResNet``.
+
+    Returns:
+        tuple: the attention pool's output ``(B, D)`` and the value/output
+        projections of the positionally embedded spatial tokens
+        ``(B, H·W, D)``.
+    """
+    x = visual.stem(images.to(visual.conv1.weight.dtype))
+    for layer in (visual.layer1, visual.layer2, visual.layer3, visual.layer4):
+        x = layer(x)  # (B, W, H', W')
+    pool = visual.attnpool
+    pooled = pool(x)  # (B, D)
+    tokens = x.flatten(2).transpose(1, 2)  # (B, H'·W', W)
+    tokens = tokens + pool.positional_embedding[1:].to(tokens.dtype)
+    return pooled, pool.c_proj(pool.v_proj(tokens))
 
 
 def _drop_own_keys(module: nn.Module, state_dict: dict, prefix: str,

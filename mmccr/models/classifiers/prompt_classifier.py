@@ -2,14 +2,14 @@
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from mmccr.registry import CALIBRATORS, LOSSES, MODELS, PROMPT_LEARNERS
 
 from ..backbones.clip import OPENAI_MEAN, OPENAI_STD
-from ..prompt_learners.base import ImageFeatures
+from ..prompt_learners.base import Features, LearnerOutput
+from .class_view import ClassView
 
 
 def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
@@ -28,16 +28,23 @@ def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
 class PromptClassifier(BaseModel):
     """Multi-label image classifier with a prompt-tuned frozen CLIP.
 
-    ``logits = learner(backbone, backbone.encode_image(images))``; the
-    learner decides how prompts become class text features and logits.
+    ``output = learner(backbone, extract_feat(images))``: the learner turns
+    the frozen features into a :class:`LearnerOutput` (logits ``(B, C)``
+    whose sigmoid is the confidence, and the class text features used).
 
-    * ``mode='loss'``: the base loss (from ``LOSSES``) plus every term the
-      calibrators return from :meth:`BaseCalibrator.loss`;
+    * ``mode='loss'``: the base loss (from ``LOSSES``) on the logits, the
+      learner's own terms (:meth:`BasePromptLearner.loss`, e.g. KgCoOp's)
+      and every calibrator's train-time terms;
     * ``mode='predict'``: logits after every calibrator's
       :meth:`BaseCalibrator.calibrate`, one dict per sample with
       ``logits`` ``(C,)``, ``gt_label`` ``(C,)``, the image feature
       ``img_feat`` ``(D,)`` and ``sample_idx``;
     * ``mode='tensor'``: the raw logits ``(B, C)``.
+
+    Calibrators see the model only through a :class:`ClassView`. A
+    calibrator that needs tuned text features of arbitrary names (DAC,
+    DOR, TextAnchor) with a learner that has none (class-specific
+    contexts) is refused here, when the model is built.
 
     Only the learner (and calibrators, if they have parameters) train; the
     backbone is frozen and absent from checkpoints.
@@ -49,7 +56,7 @@ class PromptClassifier(BaseModel):
     Args:
         backbone (dict): config of the frozen backbone, e.g.
             ``dict(type='CLIPBackbone')``.
-        prompt_learner (dict): config of a learner in ``PROMPT_LEARNERS``.
+        learner (dict): config of a learner in ``PROMPT_LEARNERS``.
         loss (dict): config of the base loss in ``LOSSES``. Defaults to
             ``dict(type='BCELoss')``.
         calibrators (Sequence[dict]): configs in ``CALIBRATORS``, applied in
@@ -62,7 +69,7 @@ class PromptClassifier(BaseModel):
 
     def __init__(self,
                  backbone: dict,
-                 prompt_learner: dict,
+                 learner: dict,
                  loss: dict = dict(type='BCELoss'),
                  calibrators: Sequence[dict] = (),
                  data_preprocessor: Optional[dict] = None,
@@ -73,17 +80,38 @@ class PromptClassifier(BaseModel):
             init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.learner = PROMPT_LEARNERS.build(
-            prompt_learner, default_args=dict(backbone=self.backbone))
+            learner, default_args=dict(backbone=self.backbone))
         self.loss_fn = LOSSES.build(loss)
         self.calibrators = torch.nn.ModuleList(
             [CALIBRATORS.build(cfg) for cfg in calibrators])
+        self._check_calibrators()
         self.classnames: List[str] = []
-        self.base_classnames: List[str] = []
+        self.view = ClassView(self.backbone, self.learner, [], [])
         # Classes the prompts were trained on; ClassSetHook records them
         # and keeps them in the checkpoints' meta.
         self.train_classnames: List[str] = []
         if classnames is not None:
             self.set_classes(classnames)
+
+    def _check_calibrators(self) -> None:
+        """Refuse calibrators whose needs the learner cannot meet."""
+        if self.learner.can_encode_names:
+            return
+        needy = [type(c).__name__ for c in self.calibrators
+                 if c.needs_tuned_features]
+        if needy:
+            raise ValueError(
+                f'{", ".join(needy)} need tuned text features of arbitrary '
+                f'class names, which {type(self.learner).__name__} cannot '
+                'give with this configuration (class-specific context: no '
+                'prompt exists for a name outside the training classes). '
+                'Use a unified context (class_specific=False) or other '
+                'calibrators (CCR, temperature scaling).')
+
+    @property
+    def base_classnames(self) -> List[str]:
+        """The classes the prompts were trained on."""
+        return self.view.base_classnames
 
     def set_classes(self,
                     classnames: Sequence[str],
@@ -97,45 +125,24 @@ class PromptClassifier(BaseModel):
                 treat the others as new). Defaults to ``classnames``.
         """
         classnames = list(classnames)
-        if classnames != self.classnames:
-            self.learner.set_classes(classnames, self.backbone)
+        base = list(base_classnames or classnames)
+        if (classnames, base) != (self.classnames, self.base_classnames):
+            self.learner.set_classes(classnames, self.backbone, base)
         self.classnames = classnames
-        self.base_classnames = list(base_classnames or classnames)
+        self.view = ClassView(self.backbone, self.learner, classnames, base)
         # Always re-prepare calibrators: DAC reads the current prompts.
         for calibrator in self.calibrators:
-            calibrator.set_classes(self)
+            calibrator.set_classes(self.view)
 
-    def zero_shot_features(self,
-                           names: Optional[Sequence[str]] = None,
-                           cache: bool = True) -> Tensor:
-        """Frozen hand-crafted-prompt text features ``(N, D)``, unit norm.
+    def extract_feat(self, inputs: Tensor) -> Features:
+        """Frozen features of normalised images ``(B, 3, H, W)``.
 
-        Args:
-            names (Sequence[str], optional): defaults to the current classes.
-            cache (bool): keep the result for later calls. Defaults to True.
+        Global features always; dense tokens for learners that need them.
         """
-        return self.backbone.zero_shot_text_features(
-            self.classnames if names is None else list(names), cache=cache)
-
-    def tuned_text_features(self,
-                            names: Optional[Sequence[str]] = None) -> Tensor:
-        """Text features of ``names`` through the learned prompts ``(N, D)``.
-
-        Unit norm and differentiable with respect to the prompts.
-
-        Args:
-            names (Sequence[str], optional): defaults to the current classes.
-        """
-        names = self.classnames if names is None else list(names)
-        return F.normalize(
-            self.learner.encode_names(self.backbone, names).float(), dim=-1)
-
-    def extract_feat(self, inputs: Tensor) -> ImageFeatures:
-        """Frozen image features of normalised images ``(B, 3, H, W)``."""
         if self.learner.needs_dense_features:
             pooled, tokens = self.backbone.encode_image_dense(inputs)
-            return ImageFeatures(pooled, tokens)
-        return ImageFeatures(self.backbone.encode_image(inputs))
+            return Features(pooled, tokens)
+        return Features(self.backbone.encode_image(inputs))
 
     def forward(self,
                 inputs: Tensor,
@@ -158,18 +165,39 @@ class PromptClassifier(BaseModel):
                 "dict(type='ClassSetHook') to custom_hooks (it is in "
                 'configs/_base_/default_runtime.py).')
         feats = self.extract_feat(inputs)
-        logits = self.learner(self.backbone, feats)
+        output = self.learner(self.backbone, feats)
         if mode == 'tensor':
-            return logits
+            return output.logits
         if mode == 'loss':
-            labels = data_samples['gt_label'].to(logits.device)
-            losses = {'loss_cls': self.loss_fn(logits, labels)}
-            for calibrator in self.calibrators:
-                losses.update(calibrator.loss(logits, labels, self))
-            return losses
+            return self.loss(output, data_samples['gt_label'])
         if mode == 'predict':
-            return self._predictions(logits, feats.pooled, data_samples)
+            return self._predictions(output.logits, feats.pooled,
+                                     data_samples)
         raise ValueError(f'Invalid mode {mode!r}')
+
+    def loss(self, output: LearnerOutput, labels: Tensor) -> Dict[str, Tensor]:
+        """Base loss, the learner's own terms and the calibrators' terms.
+
+        Args:
+            output (LearnerOutput): the learner's output for the batch.
+            labels (Tensor): labels in {1, 0, -1} ``(B, C)``.
+
+        Returns:
+            dict: named terms; those whose key contains ``'loss'`` are
+            summed by mmengine.
+        """
+        labels = labels.to(output.logits.device)
+        losses = {'loss_cls': self.loss_fn(output.logits, labels)}
+        terms = [self.learner.loss(output, labels, self.backbone)]
+        terms += [c.loss(output, labels, self.view) for c in self.calibrators]
+        for term in terms:
+            clash = losses.keys() & term.keys()
+            if clash:
+                raise KeyError(f'loss terms {sorted(clash)} are returned '
+                               'twice (learner and calibrators must use '
+                               'distinct names).')
+            losses.update(term)
+        return losses
 
     def _predictions(self, logits: Tensor, img_feat: Tensor,
                      data_samples: Optional[dict]) -> List[dict]:

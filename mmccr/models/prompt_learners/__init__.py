@@ -1,9 +1,12 @@
 """Prompt learners, registered in ``PROMPT_LEARNERS``."""
-from .base import BasePromptLearner, ImageFeatures, PromptTokens
+from .base import BasePromptLearner, Features, LearnerOutput, PromptTokens
+from .cocoop import CoCoOp
 from .coop import CoOp
+from .dualcoop import DualCoOp
+from .kgcoop import KgCoOp
 from .zero_shot import ZeroShotCLIP
 
 __all__ = [
-    'BasePromptLearner', 'CoOp', 'ImageFeatures', 'PromptTokens',
-    'ZeroShotCLIP'
+    'BasePromptLearner', 'CoCoOp', 'CoOp', 'DualCoOp', 'Features',
+    'KgCoOp', 'LearnerOutput', 'PromptTokens', 'ZeroShotCLIP'
 ]

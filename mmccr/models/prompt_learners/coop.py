@@ -4,14 +4,12 @@ Zhou et al., "Learning to Prompt for Vision-Language Models", IJCV 2022.
 """
 from typing import Optional, Sequence
 
-import torch
 from torch import Tensor, nn
 
 from mmccr.registry import PROMPT_LEARNERS
 
-from .base import BasePromptLearner, ImageFeatures, PromptTokens
-
-_POSITIONS = ('end', 'middle', 'front')
+from .base import BasePromptLearner, Features, PromptTokens
+from .context import check_position, encode_prompts, init_context
 
 
 @PROMPT_LEARNERS.register_module()
@@ -36,8 +34,10 @@ class CoOp(BasePromptLearner):
         class_token_position (str): ``'end'``, ``'middle'`` or ``'front'``.
             Defaults to ``'end'``.
         init_std (float): std of the random initialisation. Defaults to 0.02.
-        logit_scale (float, optional): cosine multiplier; None takes the
-            backbone's learned scale. Defaults to 100.
+        logit_scale (float, optional): cosine multiplier; None (default)
+            takes the backbone's learned scale.
+        logit_bias (float, optional): logit offset; None (default) takes the
+            backbone's (0 for CLIP).
     """
 
     def __init__(self,
@@ -48,59 +48,59 @@ class CoOp(BasePromptLearner):
                  num_classes: Optional[int] = None,
                  class_token_position: str = 'end',
                  init_std: float = 0.02,
-                 logit_scale: Optional[float] = 100.) -> None:
-        super().__init__(logit_scale=logit_scale)
-        if class_token_position not in _POSITIONS:
-            raise ValueError(f'class_token_position must be one of '
-                             f'{_POSITIONS}, got {class_token_position!r}')
+                 logit_scale: Optional[float] = None,
+                 logit_bias: Optional[float] = None) -> None:
+        super().__init__(logit_scale=logit_scale, logit_bias=logit_bias)
         if class_specific and not num_classes:
-            raise ValueError('class_specific=True needs num_classes')
-        self.class_token_position = class_token_position
+            raise ValueError(
+                'class_specific=True needs num_classes (the number of '
+                'training classes): set '
+                'model.learner.num_classes in the config.')
+        self.class_token_position = check_position(class_token_position)
         self.num_classes = num_classes if class_specific else None
-        width = backbone.token_embedding.embedding_dim
-        if ctx_init:
-            ids = backbone.tokenize(ctx_init.replace('_', ' '))
-            n_ctx = int(ids.argmax(dim=-1)) - 1  # tokens between SOT and EOT
-            with torch.no_grad():
-                init = backbone.token_embedding(ids)[0, 1:1 + n_ctx].clone()
-            if class_specific:
-                init = init.unsqueeze(0).repeat(num_classes, 1, 1)
-        else:
-            shape = (num_classes, n_ctx, width) if class_specific else (
-                n_ctx, width)
-            init = torch.empty(shape).normal_(std=init_std)
-        self.n_ctx = n_ctx
-        self.ctx = nn.Parameter(init.float())
+        self.n_ctx, init = init_context(backbone, n_ctx, ctx_init,
+                                        self.num_classes, init_std)
+        self.ctx = nn.Parameter(init)
         self.tokens: Optional[PromptTokens] = None
 
-    def set_classes(self, classnames: Sequence[str], backbone) -> None:
+    @property
+    def can_encode_names(self) -> bool:
+        """Only a unified context has a prompt for names it never saw."""
+        return self.num_classes is None
+
+    def set_classes(self,
+                    classnames: Sequence[str],
+                    backbone,
+                    base_classnames: Optional[Sequence[str]] = None) -> None:
         """Rebuild the frozen prompt tokens for ``classnames``."""
         if self.num_classes is not None and len(
                 classnames) != self.num_classes:
             raise ValueError(
                 f'class-specific CoOp was built for {self.num_classes} '
-                f'classes but asked to predict {len(classnames)}')
-        self.classnames = list(classnames)
-        self.tokens = PromptTokens(backbone, classnames,
-                                   self.n_ctx).to(self.ctx.device)
+                f'classes but asked to predict {len(classnames)}; a '
+                'class-specific context cannot predict classes it was not '
+                'trained on (use class_specific=False for base-to-new).')
+        super().set_classes(classnames, backbone, base_classnames)
+        self.tokens = self.make_tokens(backbone, classnames)
 
-    def text_features(self, backbone,
-                      image_features: ImageFeatures) -> Tensor:
+    def make_tokens(self, backbone, names: Sequence[str]) -> PromptTokens:
+        """Frozen prompt tokens of ``names`` on the context's device."""
+        return PromptTokens(backbone, names, self.n_ctx).to(self.ctx.device)
+
+    def class_features(self, backbone, features: Features) -> Tensor:
         """Tuned class text features ``(C, D)``."""
         if self.tokens is None:
-            raise RuntimeError('CoOp.set_classes() was not called')
-        return self._encode(backbone, self.tokens)
+            raise RuntimeError(
+                f'{type(self).__name__}.set_classes() was not called')
+        return encode_prompts(backbone, self.tokens, self.ctx,
+                              self.class_token_position)
 
-    def encode_names(self, backbone, names: Sequence[str]) -> Tensor:
+    def tuned_features(self,
+                       backbone,
+                       names: Sequence[str],
+                       features: Optional[Features] = None) -> Tensor:
         """Tuned text features ``(N, D)`` of any names (shared context)."""
-        if self.num_classes is not None:
-            raise NotImplementedError(
-                'class-specific CoOp has no context for names outside its '
-                'classes; use a unified context (class_specific=False) with '
-                'calibrators that need tuned text features.')
-        tokens = PromptTokens(backbone, names, self.n_ctx).to(self.ctx.device)
-        return self._encode(backbone, tokens)
-
-    def _encode(self, backbone, tokens: PromptTokens) -> Tensor:
-        prompts = tokens.assemble(self.ctx, self.class_token_position)
-        return backbone.encode_token_embeddings(prompts, tokens.token_ids)
+        if not self.can_encode_names:
+            return super().tuned_features(backbone, names, features)
+        return encode_prompts(backbone, self.make_tokens(backbone, names),
+                              self.ctx, self.class_token_position)

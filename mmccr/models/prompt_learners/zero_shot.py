@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmccr.registry import PROMPT_LEARNERS
 
-from .base import BasePromptLearner, ImageFeatures
+from .base import BasePromptLearner, Features
 
 
 @PROMPT_LEARNERS.register_module()
@@ -18,29 +18,31 @@ class ZeroShotCLIP(BasePromptLearner):
     """Hand-crafted prompts, nothing to train (the reference row of tables).
 
     Configs with this learner only test: they set ``train_cfg = None`` (see
-    ``configs/demo/zeroshot_toyworld.py``).
+    ``configs/demo/zeroshot_toyworld.py``); ``tools/test.py`` runs them
+    without a checkpoint.
 
     Args:
         backbone: the frozen :class:`CLIPBackbone` (unused; accepted like
             every learner).
-        logit_scale (float, optional): cosine multiplier; None takes the
-            backbone's learned scale. Defaults to 100.
+        logit_scale (float, optional): cosine multiplier; None (default)
+            takes the backbone's learned scale.
+        logit_bias (float, optional): logit offset; None (default) takes the
+            backbone's (0 for CLIP).
     """
 
     def __init__(self,
                  backbone=None,
-                 logit_scale: Optional[float] = 100.) -> None:
-        super().__init__(logit_scale=logit_scale)
+                 logit_scale: Optional[float] = None,
+                 logit_bias: Optional[float] = None) -> None:
+        super().__init__(logit_scale=logit_scale, logit_bias=logit_bias)
 
-    def set_classes(self, classnames: Sequence[str], backbone) -> None:
-        """Nothing to build: features come from the backbone's cache."""
-        self.classnames = list(classnames)
-
-    def text_features(self, backbone,
-                      image_features: ImageFeatures) -> Tensor:
+    def class_features(self, backbone, features: Features) -> Tensor:
         """Zero-shot class text features ``(C, D)``."""
-        return backbone.zero_shot_text_features(self.classnames)
+        return backbone.zero_shot_features(self.classnames)
 
-    def encode_names(self, backbone, names: Sequence[str]) -> Tensor:
+    def tuned_features(self,
+                       backbone,
+                       names: Sequence[str],
+                       features: Optional[Features] = None) -> Tensor:
         """Zero-shot text features ``(N, D)`` of any names."""
-        return backbone.zero_shot_text_features(list(names), cache=False)
+        return backbone.zero_shot_features(list(names), cache=False)

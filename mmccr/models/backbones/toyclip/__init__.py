@@ -15,6 +15,8 @@ pretrained=TOYCLIP_WEIGHTS)`` registers it and takes that same path.
 """
 import os.path as osp
 
+from ..clip import register_model_config
+
 #: open_clip model name of the tiny CLIP.
 TOYCLIP_NAME = 'ToyCLIP'
 
@@ -35,6 +37,5 @@ def register_toyclip() -> str:
     Returns:
         str: the model name, ``'ToyCLIP'``.
     """
-    from mmccr.models.backbones.clip import register_model_config
     register_model_config(TOYCLIP_NAME, TOYCLIP_CONFIG)
     return TOYCLIP_NAME

@@ -1,0 +1,8 @@
+# Demo: KgCoOp + BCE + CCR on the toy world, 16-shot base.
+_base_ = [
+    '../_base_/backbones/toyclip.py',
+    '../_base_/learners/kgcoop.py',
+    '../_base_/calibrators/ccr.py',
+    '../_base_/datasets/toyworld_base2new.py',
+    '../_base_/schedules/sgd_cos_toyworld.py',
+]

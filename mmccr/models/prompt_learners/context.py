@@ -1,0 +1,94 @@
+"""Learned context vectors and their text encoding (shared by learners).
+
+Every CoOp-family learner keeps ``n_ctx`` context vectors in front of the
+class name, initialised from a phrase or at random, and runs the frozen
+text transformer on the assembled prompts. This module holds those two
+steps once.
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from .base import PromptTokens
+
+_POSITIONS = ('end', 'middle', 'front')
+
+
+def check_position(position: str) -> str:
+    """Validate a class-token position: end, middle or front."""
+    if position not in _POSITIONS:
+        raise ValueError(f'class_token_position must be one of '
+                         f'{_POSITIONS}, got {position!r}')
+    return position
+
+
+def init_context(backbone,
+                 n_ctx: int,
+                 ctx_init: Optional[str] = None,
+                 num_classes: Optional[int] = None,
+                 init_std: float = 0.02) -> Tuple[int, Tensor]:
+    """Initial context vectors.
+
+    Args:
+        backbone: the frozen :class:`CLIPBackbone` (token embeddings).
+        n_ctx (int): number of vectors; ignored with ``ctx_init``, which
+            sets it to the phrase's token count.
+        ctx_init (str, optional): phrase whose word embeddings start the
+            context (e.g. ``'a photo of a'``); random normal otherwise.
+        num_classes (int, optional): one context per class (class-specific
+            context, CSC) instead of one shared context.
+        init_std (float): std of the random initialisation.
+
+    Returns:
+        tuple: ``n_ctx`` and the float32 context ``(n_ctx, W)`` or
+        ``(num_classes, n_ctx, W)``.
+    """
+    width = backbone.token_embedding.embedding_dim
+    if ctx_init:
+        ids = backbone.tokenize(ctx_init.replace('_', ' '))
+        n_ctx = int(ids.argmax(dim=-1)) - 1  # tokens between SOT and EOT
+        with torch.no_grad():
+            init = backbone.token_embedding(ids)[0, 1:1 + n_ctx].clone()
+        if num_classes:
+            init = init.unsqueeze(0).repeat(num_classes, 1, 1)
+    else:
+        shape = (num_classes, n_ctx, width) if num_classes else (n_ctx,
+                                                                 width)
+        init = torch.empty(shape).normal_(std=init_std)
+    return n_ctx, init.float()
+
+
+def encode_prompts(backbone,
+                   tokens: PromptTokens,
+                   ctx: Tensor,
+                   position: str = 'end',
+                   chunk_size: Optional[int] = None) -> Tensor:
+    """Text features of the prompts ``[SOT | ctx | name . EOT]``.
+
+    The text transformer runs only up to the batch's last end-of-text
+    token (exact under the causal mask), and on at most ``chunk_size``
+    prompts at a time when given (image-conditioned learners encode
+    B × C prompts per batch).
+
+    Args:
+        backbone: the frozen :class:`CLIPBackbone`.
+        tokens (PromptTokens): the frozen tokens of the C names.
+        ctx (Tensor): context ``(n_ctx, W)``, ``(C, n_ctx, W)`` or
+            ``(B, C, n_ctx, W)``.
+        position (str): class-token position.
+        chunk_size (int, optional): prompts per text-encoder pass.
+
+    Returns:
+        Tensor: unnormalised features ``(C, D)`` or ``(B, C, D)``.
+    """
+    prompts = tokens.assemble(ctx, position)  # (..., C, L, W)
+    lead = prompts.shape[:-2]
+    flat = prompts.reshape(-1, *prompts.shape[-2:])  # (N, L, W)
+    ids = tokens.token_ids.expand(*lead, -1).reshape(flat.shape[0], -1)
+    step = chunk_size or flat.shape[0]
+    feats = torch.cat([
+        backbone.encode_token_embeddings(flat[i:i + step], ids[i:i + step])
+        for i in range(0, flat.shape[0], step)
+    ])  # (N, D)
+    return feats.reshape(*lead, -1)

@@ -1,0 +1,59 @@
+"""Compose the model config from separate backbone, learner and calibrator
+bases.
+
+A leaf config lists one base per axis (``_base_/backbones/*.py``,
+``_base_/learners/*.py``, ``_base_/calibrators/*.py``, a dataset, a
+schedule). mmengine refuses two bases that set the same top-level key, so
+each axis sets its own key (``backbone``, ``learner``, ``loss``,
+``calibrators``) and :func:`compose_model` puts them into ``model``: N
+learners × M backbones need N + M base files, not N × M.
+"""
+import copy
+
+from mmengine.config import Config, ConfigDict
+
+#: Top-level keys that fill the model config.
+MODEL_PARTS = ('backbone', 'learner', 'loss', 'calibrators')
+
+
+def compose_model(cfg: Config) -> Config:
+    """Move the top-level model parts into ``cfg.model``.
+
+    For each of :data:`MODEL_PARTS` present at the top level, the part
+    becomes ``cfg.model[part]``; entries the config already sets under
+    ``model`` win (dicts are merged key by key), so both
+    ``--cfg-options learner.n_ctx=8`` and ``model.learner.n_ctx=8`` work
+    (and ``model.calibrators.0.loss_weight=...`` indexes the list).
+    The top-level keys are removed afterwards: ``cfg.model`` is the single
+    place the Runner reads. Idempotent.
+
+    Args:
+        cfg (Config): a loaded config (after ``--cfg-options``).
+
+    Returns:
+        Config: the same object, composed.
+    """
+    parts = {k: cfg.pop(k) for k in MODEL_PARTS if k in cfg}
+    if not parts:
+        return cfg
+    model = cfg.get('model') or ConfigDict()
+    model.setdefault('type', 'PromptClassifier')
+    for key, value in parts.items():
+        own = model.get(key)
+        if own is None:
+            model[key] = value
+        elif isinstance(own, dict) and own.pop('_delete_', False):
+            continue  # the model's own entry replaces the part
+        elif isinstance(own, dict):  # overrides, also '0'-style list indices
+            model[key] = Config._merge_a_into_b(
+                copy.deepcopy(own), copy.deepcopy(value), allow_list_keys=True)
+    cfg.model = model
+    return cfg
+
+
+def load_config(path: str, cfg_options: dict = None) -> Config:
+    """``Config.fromfile`` + ``--cfg-options`` + :func:`compose_model`."""
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return compose_model(cfg)
