@@ -8,6 +8,7 @@ Python loops for the region aggregation, and identities that must hold
 score; sigmoid of z+ − z− is the two-way softmax).
 """
 import copy
+import math
 
 import pytest
 import torch
@@ -20,6 +21,7 @@ from mmccr.models import (
     Features,
     KgCoOp,
     PromptTokens,
+    ZeroShotCLIP,
 )
 from mmccr.models.backbones.clip import CLIPBackbone
 from mmccr.registry import MODELS
@@ -343,3 +345,29 @@ def test_resnet_dense_tokens_average_to_a_uniform_attention_pool(tiny_rn):
         mean_value = pool.c_proj(pool.v_proj(mean_token))
     expected = (tokens.sum(1) + mean_value) / (tokens.shape[1] + 1)
     torch.testing.assert_close(pooled, expected, atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------------------- #
+# SigLIP-style logit bias                                                #
+# ---------------------------------------------------------------------- #
+def test_bias_from_the_backbone_matches_open_clip_sigmoid_logits(
+        tiny_clip_cfg, tiny_images):
+    """A CLIP with a learned ``logit_bias`` (SigLIP-style): zero-shot logits
+    equal open_clip's own ``get_logits``, so σ(logit) is its probability."""
+    torch.manual_seed(0)
+    backbone = CLIPBackbone(
+        model_cfg=dict(tiny_clip_cfg, init_logit_scale=2.3,
+                       init_logit_bias=-4.5), pretrained=None)
+    assert backbone.logit_bias == pytest.approx(-4.5)
+    assert backbone.logit_scale == pytest.approx(math.exp(2.3), rel=1e-6)
+    zs = ZeroShotCLIP()
+    zs.set_classes(CLASSNAMES, backbone)
+    with torch.no_grad():
+        ours = zs(backbone, Features(backbone.encode_image(tiny_images)))
+        theirs, _ = backbone.clip.get_logits(
+            tiny_images,
+            backbone.tokenize([f'a photo of a {n}.' for n in CLASSNAMES]))
+    torch.testing.assert_close(ours.logits, theirs, atol=1e-4, rtol=0)
+    # CLIP without a bias: None, and no offset
+    plain = CLIPBackbone(model_cfg=tiny_clip_cfg, pretrained=None)
+    assert plain.logit_bias is None
