@@ -7,4 +7,3 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 model = dict(calibrators=_base_.calibrators)
-train_dataloader = dict(dataset=dict(num_shots=16, seed=1))

@@ -8,4 +8,3 @@ _base_ = [
 ]
 model = dict(loss=dict(type='RankingLoss', margin=1., scale=1.),
              calibrators=_base_.calibrators)
-train_dataloader = dict(dataset=dict(num_shots=16, seed=1))
