@@ -3,12 +3,15 @@ from .base import MultiLabelDataset
 from .coco import COCO_CLASSES, CocoMultiLabel
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
 from .list_file import MultiLabelListDataset, read_class_names
+from .longtail import COCOLT, VOCLT
 from .synthetic import SyntheticShapes
 from .toyworld import ToyWorld
 from .transforms import *  # noqa: F401,F403
+from .voc import VOC2007, VOC_CLASSES
 
 __all__ = [
-    'COCO_CLASSES', 'CocoMultiLabel', 'MultiLabelDataset',
+    'COCO_CLASSES', 'COCOLT', 'VOC2007', 'VOC_CLASSES', 'VOCLT',
+    'CocoMultiLabel', 'MultiLabelDataset',
     'MultiLabelListDataset', 'SyntheticShapes', 'ToyWorld', 'base_new_split',
     'frequency_groups', 'read_class_names', 'sample_few_shot'
 ]
