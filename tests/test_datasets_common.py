@@ -260,3 +260,44 @@ def test_list_file_config_base_end_to_end(tmp_path, monkeypatch):
     assert test.metainfo['classes'] == CLASSES
     assert test.metainfo['class_counts'] == [2, 2, 2, 2, 2]
     assert len(test) == 2
+
+
+# --------------------------------------------------------------------- #
+# domain generalization configs: overlap removal                        #
+# --------------------------------------------------------------------- #
+
+
+def write_coco(path, anns):
+    """instances file with categories 1..4 = a, b, c, d; anns: id -> cats."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(
+        images=[dict(id=i, file_name=f'{i}.jpg') for i in anns],
+        annotations=[dict(id=100 * i + c, image_id=i, category_id=c)
+                     for i, cs in anns.items() for c in cs],
+        categories=[dict(id=k, name=n) for k, n in enumerate('abcd', 1)])))
+    for i in anns:
+        img = path.parent.parent / path.stem.split('_')[1] / f'{i}.jpg'
+        img.parent.mkdir(parents=True, exist_ok=True)
+        img.write_bytes(b'')
+
+
+@pytest.mark.parametrize('method', ['bce', 'ccr'])
+def test_dg_config_drops_training_images_from_the_test_set(
+        tmp_path, monkeypatch, method):
+    coco = tmp_path / 'data' / 'coco'
+    # Base classes a, b. Only image 2 shows b and only image 5 shows a, so
+    # every 1-shot sample is exactly {2, 5}, whatever the seed.
+    write_coco(coco / 'annotations' / 'instances_train2014.json',
+               {1: [3], 2: [2, 4], 3: [], 5: [1, 3], 6: [4]})
+    write_coco(coco / 'annotations' / 'instances_val2017.json',
+               {4: [1], 5: [1, 3], 6: [4], 7: [2]})
+    monkeypatch.setenv('MMCCR_DATA', str(tmp_path / 'data'))
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs', 'dg', f'coop_{method}_coco14_to_coco17_16shot.py'))
+    dataset = cfg.test_dataloader.dataset
+    dataset.exclude_images_of.num_shots = 1
+    with DefaultScope.overwrite_default_scope('mmccr'):
+        test = DATASETS.build(dict(dataset, serialize_data=False))
+    assert sorted(ids(test)) == [4, 6, 7]  # 5 was a training image
+    assert test.metainfo['excluded_images'] == 1
+    assert test.metainfo['classes'] == ['a', 'b', 'c', 'd']

@@ -1,0 +1,11 @@
+# Domain generalization: CoOp + BCE trained 16-shot on COCO-2014 (base
+# classes), tested on COCO-2017 val (all 80 classes). val2017 images that are
+# in the training sample are removed (logged). With another seed, set it on
+# both: train_dataloader.dataset.seed=3 and
+# test_dataloader.dataset.exclude_images_of.seed=3. docs/datasets/dg.md.
+_base_ = ['../coop_bce_coco_16shot.py']
+test_dataloader = dict(
+    dataset=dict(
+        ann_file='annotations/instances_val2017.json',
+        data_prefix=dict(img_path='val2017'),
+        exclude_images_of=_base_.train_dataloader.dataset))
