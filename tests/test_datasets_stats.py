@@ -1,5 +1,6 @@
 """Tests of ``tools/misc/dataset_stats.py`` on the list-file and VOC2007
 config bases, with fixtures written here; expected counts by hand."""
+import glob
 import importlib.util
 import json
 import os.path as osp
@@ -74,3 +75,46 @@ def test_stats_of_the_voc_config(tmp_path, monkeypatch, capsys):
         ['aeroplane', 'boat', 'car', 'person']
     assert rows['person']['shots'] is None  # person is a new class
     assert rows['car']['shots'] == 1
+
+
+def test_stats_of_the_voclt_config_use_dbl_groups(tmp_path, monkeypatch):
+    from test_datasets_longtail import VOC12, write_dbl, write_xml
+    root = tmp_path / 'data' / 'VOCdevkit'
+    write_xml(root / 'VOC2012' / 'Annotations', VOC12)
+    write_xml(root / 'VOC2007' / 'Annotations', {'t1': [('sofa', 0)]})
+    main = root / 'VOC2007' / 'ImageSets' / 'Main'
+    main.mkdir(parents=True)
+    (main / 'test.txt').write_text('t1\n')
+    write_dbl(root / 'longtail2012', ['2009_c', '2008_a'], [0] * 20, 20,
+              'img_id.txt')
+    monkeypatch.setenv('MMCCR_DATA', str(tmp_path / 'data'))
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs', 'coop_bce_voclt_16shot.py'))
+    for loader in ('train', 'val', 'test'):
+        cfg[f'{loader}_dataloader'].dataset.missing_images = 'keep'
+    stats = dataset_stats.collect(cfg, shots=16, seed=1)
+    # The fixture's DBL split: aeroplane head, bicycle medium, rest tail.
+    groups = [r['group'] for r in stats['classes']]
+    assert groups == ['head', 'medium'] + ['tail'] * 18
+    # 2009_c has person (new) and a difficult-only bird (negative in
+    # training): no base positive, so only 2008_a (cat) is sampled.
+    assert stats['images'] == {'train_pool': 2, '16shot_seed1': 1,
+                               'val': 1, 'test': 1}
+
+
+@pytest.mark.parametrize('path', sorted(
+    glob.glob(osp.join(REPO, 'configs', 'coop_*_16shot.py')) +
+    glob.glob(osp.join(REPO, 'configs', 'dg', 'coop_*_16shot.py'))))
+def test_protocol_leaves_read_their_shots_from_the_dataset_base(path):
+    """Every 16-shot leaf (COCO, the five new datasets, DG) gets K = 16 and
+    seed 1 from the dataset bases, trains on base classes, tests on all."""
+    cfg = Config.fromfile(path)
+    train = cfg.train_dataloader.dataset
+    assert (train.num_shots, train.seed, train.class_split) == (16, 1, 'base')
+    test = cfg.test_dataloader.dataset
+    assert test.test_mode and test.get('class_split', 'all') == 'all'
+    types = [c['type'] for c in cfg.model.calibrators]
+    if '_bce_' in osp.basename(path):
+        assert types == []
+    if '_ccr_' in osp.basename(path):
+        assert types == ['CCR']

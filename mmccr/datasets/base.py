@@ -19,7 +19,13 @@ from mmccr.registry import DATASETS
 from mmccr.utils.io import atomic_write_json
 
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
-from .files import check_images, env_cache_dir, name_indices, read_lines
+from .files import (
+    check_images,
+    env_cache_dir,
+    name_indices,
+    read_lines,
+    resolve,
+)
 
 _CLASS_SPLITS = ('all', 'base', 'new')
 
@@ -184,16 +190,12 @@ class MultiLabelDataset(BaseDataset):
             return None
         where = 'base_classes'
         if isinstance(source, str):
-            where = source = self._path(source)
+            where = source = resolve(self.data_root, source)
             source = read_lines(source, 'base-class file (one name per line)')
         if not source:
             raise ValueError(f'{where}: base_classes is empty; name at least '
                              'one class.')
         return sorted(name_indices(source, classes, where))
-
-    def _path(self, path: str) -> str:
-        return path if osp.isabs(path) or not self.data_root else \
-            osp.join(self.data_root, path)
 
     def _exclude_images(self, records: List[dict]) -> List[dict]:
         """Drop the images of ``exclude_images_of`` (by ``img_id``)."""
@@ -314,8 +316,7 @@ class MultiLabelDataset(BaseDataset):
                 raise ValueError(f'class_counts has {len(source)} entries '
                                  f'but the dataset has {len(classes)} classes')
             return [int(c) for c in source]
-        path = source if osp.isabs(source) or not self.data_root else \
-            osp.join(self.data_root, source)
+        path = resolve(self.data_root, source)
         stem = osp.splitext(osp.basename(path))[0]
         cache = osp.join(self._split_dir(),
                          f'{type(self).__name__}_{stem}_class_counts.json')

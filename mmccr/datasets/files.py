@@ -7,7 +7,7 @@ import importlib
 import os
 import os.path as osp
 import pickle
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
@@ -37,33 +37,37 @@ def require_file(path: str, what: str, hint: str = '') -> str:
     return path
 
 
-def read_lines(path: str, what: str, hint: str = '',
-               unique: bool = True) -> List[str]:
+def numbered_lines(path: str, what: str,
+                   hint: str = '') -> List[Tuple[int, str]]:
+    """``(line number, stripped line)`` of the non-empty lines of a file."""
+    require_file(path, what, hint)
+    with open(path, encoding='utf-8') as f:
+        return [(n, line.strip()) for n, line in enumerate(f, 1)
+                if line.strip()]
+
+
+def read_lines(path: str, what: str, hint: str = '') -> List[str]:
     """Non-empty lines of a text file, stripped (ids, names, paths).
+
+    A repeated line is an error naming both line numbers.
 
     Args:
         path (str): the file.
         what (str): what the file is, for messages.
         hint (str): how to get the file, for the missing-file message.
-        unique (bool): raise on a repeated line, naming both line numbers.
 
     Returns:
         list[str]: the lines in file order.
     """
-    require_file(path, what, hint)
-    lines, seen = [], {}
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            if unique and line in seen:
-                raise ValueError(
-                    f'{path}:{lineno}: {line!r} repeats line {seen[line]}; '
-                    f'each entry of a {what} must appear once.')
-            seen[line] = lineno
-            lines.append(line)
-    return lines
+    lines = numbered_lines(path, what, hint)
+    seen: Dict[str, int] = {}
+    for lineno, line in lines:
+        if line in seen:
+            raise ValueError(
+                f'{path}:{lineno}: {line!r} repeats line {seen[line]}; '
+                f'each entry of a {what} must appear once.')
+        seen[line] = lineno
+    return [line for _, line in lines]
 
 
 def name_indices(names: Iterable[str], classes: Sequence[str],

@@ -108,7 +108,7 @@ class _LongTail:
         return classes, records
 
     def source_name(self) -> str:
-        """``<Dataset>-<split>`` (or the LMPT list) in split-file names."""
+        """The split (or the LMPT list's name) in split-file names."""
         if self.list_file:
             return osp.splitext(osp.basename(self.list_file))[0]
         return self.lt_split

@@ -8,7 +8,7 @@ import numpy as np
 from mmccr.registry import DATASETS
 
 from .base import MultiLabelDataset
-from .files import read_lines, resolve
+from .files import numbered_lines, read_lines, resolve
 
 #: The 20 VOC classes in the devkit's (alphabetical) order.
 VOC_CLASSES = (
@@ -132,8 +132,8 @@ class VOC2007(MultiLabelDataset):
         for c, name in enumerate(VOC_CLASSES):
             path = osp.join(osp.dirname(ann_file), f'{name}_{stem}.txt')
             seen: Dict[str, int] = {}
-            for lineno, line in enumerate(
-                    read_lines(path, 'VOC per-class list', _HINT), 1):
+            for lineno, line in numbered_lines(path, 'VOC per-class list',
+                                               _HINT):
                 parts = line.split()
                 if len(parts) != 2 or parts[1] not in value:
                     raise ValueError(
