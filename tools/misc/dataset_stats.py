@@ -136,12 +136,14 @@ def plot_frequency(stats: Dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     rows = sorted(stats['classes'], key=lambda r: -r['train_pool'])
     fig, ax = plt.subplots(figsize=(max(6, len(rows) * 0.12), 4))
     ax.bar(range(len(rows)), [max(r['train_pool'], 0.5) for r in rows],
            color=['tab:blue' if r['split'] == 'base' else 'tab:orange'
                   for r in rows])
     ax.set_yscale('log')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for level in (HEAD_MIN, TAIL_MAX):
         ax.axhline(level, color='grey', linestyle='--', linewidth=0.8)
     ax.set_xlabel('class (sorted; blue = base, orange = new)')
