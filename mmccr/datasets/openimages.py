@@ -86,7 +86,6 @@ class OpenImagesV6(MultiLabelDataset):
         """Read the labels csv, keeping the subset's classes."""
         mids, names = read_class_table(
             resolve(self.data_root, self.classes_file))
-        self._metainfo['mids'] = mids
         column = {m: i for i, m in enumerate(mids)}
         require_file(ann_file, 'Open Images label file', _HINT)
         labels: Dict[str, np.ndarray] = {}
