@@ -103,7 +103,7 @@ class _LongTail:
         if self.lt_split == 'train' and self.ID_FILE:
             id_file = self._dbl(self.ID_FILE)
             ids = read_lines(id_file, 'DBL image-id list',
-                             'Run tools/dataset_converters/longtail.py.')
+                             f'Prepare it as described in {self.GUIDE}.')
             records = select_ids(records, ids, id_file, ann_file)
         return classes, records
 
@@ -129,6 +129,7 @@ class COCOLT(_LongTail, CocoMultiLabel):
     """
 
     ID_FILE = 'img_id.pkl'  # plain text despite the name
+    GUIDE = 'docs/datasets/longtail.md'
 
     def __init__(self, split: str = 'train',
                  longtail_dir: str = 'longtail2017', **kwargs) -> None:
@@ -152,6 +153,8 @@ class VOCLT(_LongTail, VOC2007):
     Args:
         **kwargs: see :class:`_LongTail` and :class:`VOC2007`.
     """
+
+    GUIDE = 'docs/datasets/longtail.md'
 
     def __init__(self, split: str = 'train',
                  longtail_dir: str = 'longtail2012', **kwargs) -> None:

@@ -22,7 +22,6 @@ VOC_PROMPT_NAMES = tuple({
 }.get(c, c) for c in VOC_CLASSES)
 
 _DIFFICULT = ('auto', 'negative', 'ignore', 'positive')
-_HINT = 'Prepare VOC as described in docs/datasets/voc2007.md.'
 
 
 @DATASETS.register_module()
@@ -51,6 +50,8 @@ class VOC2007(MultiLabelDataset):
     """
 
     METAINFO = dict(classes=VOC_CLASSES, prompt_names=VOC_PROMPT_NAMES)
+    #: The guide that error messages point to.
+    GUIDE = 'docs/datasets/voc2007.md'
 
     def __init__(self,
                  split: str = 'trainval',
@@ -72,6 +73,10 @@ class VOC2007(MultiLabelDataset):
         kwargs.setdefault('data_prefix', dict(img_path='JPEGImages'))
         super().__init__(**kwargs)
 
+    def hint(self) -> str:
+        """How to get missing files, for error messages."""
+        return f'Prepare the data as described in {self.GUIDE}.'
+
     def difficult_label(self) -> int:
         """The label of a difficult-only (image, class) pair."""
         mode = self.difficult
@@ -81,7 +86,7 @@ class VOC2007(MultiLabelDataset):
 
     def load_annotations(self, ann_file: str) -> Tuple[List[str], List[dict]]:
         """Labels of the ids listed in ``ann_file`` (one id per line)."""
-        ids = read_lines(ann_file, 'VOC image list', _HINT)
+        ids = read_lines(ann_file, 'VOC image list', self.hint())
         if self.label_source == 'xml':
             folder = resolve(self.data_root, self.ann_dir)
             labels = [self.read_xml(osp.join(folder, f'{i}.xml'))
@@ -99,7 +104,8 @@ class VOC2007(MultiLabelDataset):
         if not osp.isfile(path):
             raise FileNotFoundError(
                 f'VOC annotation {path!r} not found: the image list names '
-                f'this image but {osp.dirname(path)} lacks its XML. {_HINT}')
+                f'this image but {osp.dirname(path)} lacks its XML. '
+                f'{self.hint()}')
         try:
             root = ET.parse(path).getroot()
         except ET.ParseError as err:
@@ -133,7 +139,7 @@ class VOC2007(MultiLabelDataset):
             path = osp.join(osp.dirname(ann_file), f'{name}_{stem}.txt')
             seen: Dict[str, int] = {}
             for lineno, line in numbered_lines(path, 'VOC per-class list',
-                                               _HINT):
+                                               self.hint()):
                 parts = line.split()
                 if len(parts) != 2 or parts[1] not in value:
                     raise ValueError(
