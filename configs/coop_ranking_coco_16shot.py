@@ -9,4 +9,3 @@ _base_ = [
     '_base_/default_runtime.py',
 ]
 loss = dict(type='RankingLoss', margin=1., scale=1.)
-train_dataloader = dict(dataset=dict(num_shots=16, seed=1))

@@ -8,4 +8,3 @@ _base_ = [
     '_base_/schedules/sgd_cos_10e.py',
     '_base_/default_runtime.py',
 ]
-train_dataloader = dict(dataset=dict(num_shots=16, seed=1))

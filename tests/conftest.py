@@ -66,3 +66,11 @@ def tiny_images() -> torch.Tensor:
     """Two random float images ``(2, 3, 32, 32)`` for the tiny CLIP."""
     gen = torch.Generator().manual_seed(1)
     return torch.randn(2, 3, 32, 32, generator=gen)
+
+
+@pytest.fixture(autouse=True)
+def _split_cache(tmp_path_factory, monkeypatch):
+    """Few-shot split files of every test go to a temporary cache, never to
+    the user's ``~/.cache/mmccr`` (datasets default there)."""
+    monkeypatch.setenv('MMCCR_CACHE_DIR',
+                       str(tmp_path_factory.mktemp('mmccr_cache')))

@@ -327,6 +327,7 @@ def list_root(tmp_path):
 def make_list(root, tmp_path, ann='train.txt', **kwargs):
     kwargs.setdefault('classes', 'classes.txt')
     kwargs.setdefault('serialize_data', False)
+    kwargs.setdefault('missing_images', 'keep')  # no image files written
     return MultiLabelListDataset(
         ann_file=str(root / ann),
         data_root=str(root),
@@ -504,6 +505,7 @@ def fs_root(tmp_path):
 def make_fs(root, tmp_path, **kwargs):
     kwargs.setdefault('split_dir', str(tmp_path / 'splits'))
     kwargs.setdefault('serialize_data', False)
+    kwargs.setdefault('missing_images', 'keep')  # no image files written
     return MultiLabelListDataset(
         classes=LIST_CLASSES, ann_file=str(root / 'pool.txt'),
         data_root=str(root), **kwargs)

@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from rich.progress import Progress
 
 from mmccr.engine.hooks import RichProgressHook
-from mmccr.utils.config import compose_model
+from mmccr.utils.config import finalize
 from mmccr.utils.io import atomic_write_json
 
 RESULTS = 'results.json'
@@ -48,7 +48,7 @@ def seeded_config(config: str,
             cfg.train_dataloader.dataset.seed = seed
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    compose_model(cfg)
+    finalize(cfg)
     if quiet:
         cfg.log_level = 'WARNING'
     if plot_dir:

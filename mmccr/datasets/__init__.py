@@ -3,12 +3,18 @@ from .base import MultiLabelDataset
 from .coco import COCO_CLASSES, CocoMultiLabel
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
 from .list_file import MultiLabelListDataset, read_class_names
+from .longtail import COCOLT, VOCLT
+from .nuswide import NUSWIDE, NUSWIDE_CLASSES
+from .openimages import OpenImagesV6
 from .synthetic import SyntheticShapes
 from .toyworld import ToyWorld
 from .transforms import *  # noqa: F401,F403
+from .voc import VOC2007, VOC_CLASSES
 
 __all__ = [
-    'COCO_CLASSES', 'CocoMultiLabel', 'MultiLabelDataset',
-    'MultiLabelListDataset', 'SyntheticShapes', 'ToyWorld', 'base_new_split',
-    'frequency_groups', 'read_class_names', 'sample_few_shot'
+    'COCO_CLASSES', 'COCOLT', 'NUSWIDE', 'NUSWIDE_CLASSES', 'VOC2007',
+    'VOC_CLASSES', 'VOCLT', 'CocoMultiLabel', 'MultiLabelDataset',
+    'MultiLabelListDataset', 'OpenImagesV6', 'SyntheticShapes', 'ToyWorld',
+    'base_new_split', 'frequency_groups', 'read_class_names',
+    'sample_few_shot'
 ]

@@ -4,18 +4,28 @@ A subclass only reads its annotation format in :meth:`load_annotations`;
 this class selects the class split (all / base / new), draws and caches the
 few-shot sample, and publishes the metainfo that models and metrics use.
 """
+import hashlib
 import json
 import os
 import os.path as osp
+import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
+from mmccr.registry import DATASETS
 from mmccr.utils.io import atomic_write_json
 
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
+from .files import (
+    check_images,
+    env_cache_dir,
+    name_indices,
+    read_lines,
+    resolve,
+)
 
 _CLASS_SPLITS = ('all', 'base', 'new')
 
@@ -44,7 +54,11 @@ class MultiLabelDataset(BaseDataset):
         data_prefix (dict): image folder, ``dict(img_path='...')``.
         pipeline (list): transforms.
         class_split (str): which classes to predict: ``'all'``, ``'base'``
-            (the first ⌈C/2⌉) or ``'new'``. Defaults to ``'all'``.
+            or ``'new'``. Defaults to ``'all'``.
+        base_classes (Sequence[str] | str, optional): the base classes: a
+            list of canonical names, or a text file with one name per line
+            (relative to ``data_root`` unless absolute). Defaults to None,
+            the first ⌈C/2⌉ classes in canonical order.
         new_class_images (str): with a ``'base'``/``'new'`` split, ``'mask'``
             keeps images that contain other classes (their labels are simply
             not predicted), ``'exclude'`` drops them. Defaults to ``'mask'``.
@@ -52,8 +66,12 @@ class MultiLabelDataset(BaseDataset):
             many images per selected class. Defaults to None (all images).
         seed (int): seed of the few-shot sample. Defaults to 1.
         split_dir (str, optional): where few-shot splits and class counts are
-            cached; defaults to ``<data_root>/splits``, or to
-            ``~/.cache/mmccr/splits/`` when the data root is read-only.
+            cached. Defaults to a per-data-root folder of the user cache,
+            ``$MMCCR_CACHE_DIR/splits/<data root>`` (``MMCCR_CACHE_DIR``
+            defaults to ``$XDG_CACHE_HOME/mmccr``, i.e.
+            ``~/.cache/mmccr``), so the data folder is never written to;
+            when that folder cannot be written, the system temporary folder
+            is used with a warning.
         prompt_names (Sequence[str] | dict, optional): names used in prompts,
             as a list over all classes or a dict that renames some.
         class_counts (str | Sequence[int], optional): training-image counts
@@ -61,6 +79,13 @@ class MultiLabelDataset(BaseDataset):
             annotation file of the training pool (same format, counted once
             and cached). Defaults to counting this dataset when
             ``test_mode=False``.
+        missing_images (str): listed images whose file is absent are
+            ``'drop'``-ped and counted in the log, raise (``'error'``) or
+            are kept unchecked (``'keep'``). Defaults to ``'drop'``.
+        exclude_images_of (dict | list[dict], optional): dataset configs
+            whose images are removed from this one (by ``img_id``), e.g. the
+            few-shot training sample in domain generalization; the number
+            removed is logged and published as ``excluded_images``.
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`.
     """
 
@@ -76,6 +101,9 @@ class MultiLabelDataset(BaseDataset):
                  split_dir: Optional[str] = None,
                  prompt_names: Optional[Union[Sequence[str], dict]] = None,
                  class_counts: Optional[Union[str, Sequence[int]]] = None,
+                 base_classes: Optional[Union[str, Sequence[str]]] = None,
+                 missing_images: str = 'drop',
+                 exclude_images_of: Optional[Union[dict, List[dict]]] = None,
                  **kwargs) -> None:
         if class_split not in _CLASS_SPLITS:
             raise ValueError(f'class_split must be one of {_CLASS_SPLITS}, '
@@ -90,6 +118,9 @@ class MultiLabelDataset(BaseDataset):
         self.split_dir = split_dir
         self.prompt_names = prompt_names
         self.class_counts = class_counts
+        self.base_classes = base_classes
+        self.missing_images = missing_images
+        self.exclude_images_of = exclude_images_of
         super().__init__(
             ann_file=ann_file,
             data_root=data_root,
@@ -117,9 +148,13 @@ class MultiLabelDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """Load, select classes, sample shots and publish the metainfo."""
         classes, records = self.load_annotations(self.ann_file)
+        records = check_images(records, self.data_prefix.get('img_path', ''),
+                               self.missing_images, type(self).__name__)
+        records = self._exclude_images(records)
         labels = np.stack([r['labels'] for r in records]) if records else \
             np.zeros((0, len(classes)), np.int8)
-        split = base_new_split(len(classes))
+        split = base_new_split(len(classes), self._base_indices(classes))
+        self._base_names = [classes[c] for c in split['base']]
         selected = list(range(len(classes))) if self.class_split == 'all' \
             else split[self.class_split]
         rows = np.arange(len(records))
@@ -148,6 +183,42 @@ class MultiLabelDataset(BaseDataset):
                                labels[rows][:, selected])
         return data_list
 
+    def _base_indices(self, classes: List[str]) -> Optional[List[int]]:
+        """Indices of the configured base classes (None: the default)."""
+        source = self.base_classes
+        if source is None:
+            return None
+        where = 'base_classes'
+        if isinstance(source, str):
+            where = source = resolve(self.data_root, source)
+            source = read_lines(source, 'base-class file (one name per line)')
+        if not source:
+            raise ValueError(f'{where}: base_classes is empty; name at least '
+                             'one class.')
+        return sorted(name_indices(source, classes, where))
+
+    def _exclude_images(self, records: List[dict]) -> List[dict]:
+        """Drop the images of ``exclude_images_of`` (by ``img_id``)."""
+        self._metainfo['excluded_images'] = 0
+        if not self.exclude_images_of:
+            return records
+        cfgs = self.exclude_images_of
+        cfgs = [cfgs] if isinstance(cfgs, dict) else list(cfgs)
+        ids = set()
+        for cfg in cfgs:
+            other = DATASETS.build(
+                dict(cfg, pipeline=[], serialize_data=False, lazy_init=False))
+            ids.update(str(other.get_data_info(i)['img_id'])
+                       for i in range(len(other)))
+        kept = [r for r in records if str(r['img_id']) not in ids]
+        removed = len(records) - len(kept)
+        self._metainfo['excluded_images'] = removed
+        print_log(f'{type(self).__name__} ({self.source_name()}): removed '
+                  f'{removed} image(s) that also occur in '
+                  f"{', '.join(c['type'] for c in cfgs)} "
+                  f'({len(ids)} images).', logger='current')
+        return kept
+
     def _few_shot_rows(self, records: List[dict], labels: np.ndarray,
                        rows: np.ndarray) -> np.ndarray:
         """Rows of the few-shot sample, from the split file or sampled."""
@@ -157,9 +228,11 @@ class MultiLabelDataset(BaseDataset):
             with open(path) as f:
                 saved = json.load(f)
             expected = dict(num_shots=self.num_shots, seed=self.seed,
-                            class_split=self.class_split)
+                            class_split=self.class_split,
+                            base_classes=self._base_names)
             wrong = {k: saved.get(k) for k, v in expected.items()
-                     if saved.get(k) != v}
+                     if saved.get(k) != v and
+                     not (k == 'base_classes' and k not in saved)}
             if wrong:
                 raise ValueError(
                     f'Few-shot split file {path} was drawn with {wrong}, '
@@ -170,8 +243,9 @@ class MultiLabelDataset(BaseDataset):
             if missing:
                 raise ValueError(
                     f'Few-shot split file {path} names {len(missing)} images '
-                    f'that are not in {self.ann_file} (e.g. {missing[:3]}); '
-                    'delete the split file to draw a new sample.')
+                    f'that are not in {self.ann_file} or whose image file is '
+                    f'missing (e.g. {missing[:3]}); delete the split file to '
+                    'draw a new sample.')
             print_log(f'Loaded the few-shot split {path}', logger='current')
             return np.array([index[str(i)] for i in saved['img_ids']],
                             dtype=np.int64)
@@ -184,6 +258,7 @@ class MultiLabelDataset(BaseDataset):
             dict(
                 ann_file=self.ann_file,
                 class_split=self.class_split,
+                base_classes=self._base_names,
                 num_shots=self.num_shots,
                 seed=self.seed,
                 img_ids=[records[r]['img_id'] for r in chosen_rows],
@@ -202,6 +277,10 @@ class MultiLabelDataset(BaseDataset):
         # must not share a file.
         classes = self.class_split if self.class_split == 'all' else \
             f'{self.class_split}-{self.new_class_images}'
+        if self.class_split != 'all' and self.base_classes is not None:
+            digest = hashlib.sha1(
+                '\n'.join(self._base_names).encode()).hexdigest()[:8]
+            classes += f'-base{digest}'
         return osp.join(
             self._split_dir(),
             f'{type(self).__name__}_{self.source_name()}_{classes}_'
@@ -210,12 +289,21 @@ class MultiLabelDataset(BaseDataset):
     def _split_dir(self) -> str:
         if self.split_dir:
             return self.split_dir
-        root = self.data_root or '.'
-        if os.access(root, os.W_OK):
-            return osp.join(root, 'splits')
-        # A read-only dataset folder (shared cluster storage).
-        return osp.join(osp.expanduser('~/.cache/mmccr/splits'),
-                        osp.abspath(root).strip(os.sep).replace(os.sep, '_'))
+        cache = env_cache_dir() or osp.join(
+            os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'),
+            'mmccr')
+        # One folder per data root, named after its absolute path.
+        leaf = osp.abspath(self.data_root or '.').strip(os.sep).replace(
+            os.sep, '_') or 'root'
+        folder = osp.join(cache, 'splits', leaf)
+        if _writable(folder):
+            return folder
+        fallback = osp.join(tempfile.gettempdir(),
+                            f'mmccr-splits-{os.getuid()}', leaf)
+        print_log(f'Cannot write few-shot splits to {folder}; using '
+                  f'{fallback} (set MMCCR_CACHE_DIR or split_dir= to keep '
+                  'them).', logger='current', level=30)
+        return fallback
 
     def _class_counts(self, classes: List[str],
                       labels: np.ndarray) -> Optional[List[int]]:
@@ -228,8 +316,7 @@ class MultiLabelDataset(BaseDataset):
                 raise ValueError(f'class_counts has {len(source)} entries '
                                  f'but the dataset has {len(classes)} classes')
             return [int(c) for c in source]
-        path = source if osp.isabs(source) or not self.data_root else \
-            osp.join(self.data_root, source)
+        path = resolve(self.data_root, source)
         stem = osp.splitext(osp.basename(path))[0]
         cache = osp.join(self._split_dir(),
                          f'{type(self).__name__}_{stem}_class_counts.json')
@@ -254,6 +341,10 @@ class MultiLabelDataset(BaseDataset):
         atomic_write_json(cache, dict(source=source_id, class_counts=counts))
         return counts
 
+    def _frequency_groups(self, counts: List[int]) -> Dict[str, List[int]]:
+        """Head / medium / tail class indices (all classes) from counts."""
+        return frequency_groups(counts)
+
     def _resolve_prompt_names(self, classes: List[str]) -> List[str]:
         names = self.prompt_names or self._metainfo.get('prompt_names')
         if names is None:
@@ -275,7 +366,7 @@ class MultiLabelDataset(BaseDataset):
             for name, members in split.items()
         }
         if counts is not None:
-            for name, members in frequency_groups(counts).items():
+            for name, members in self._frequency_groups(counts).items():
                 groups[name] = [position[c] for c in members if c in position]
         prompt_names = self._resolve_prompt_names(classes)
         shot_counts = (labels == 1).sum(0).tolist()
@@ -294,3 +385,12 @@ class MultiLabelDataset(BaseDataset):
                   f'{len(labels)} images, {len(selected)} classes '
                   f'({self.class_split}); positives per class: {table}',
                   logger='current')
+
+
+def _writable(folder: str) -> bool:
+    """Whether ``folder`` exists or can be created, and accepts files."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)

@@ -44,6 +44,8 @@ class CocoMultiLabel(MultiLabelDataset):
     """
 
     METAINFO = dict(classes=COCO_CLASSES)
+    #: The guide that error messages point to.
+    GUIDE = 'docs/datasets/coco.md'
 
     def __init__(self, skip_crowd: bool = False, drop_empty: bool = False,
                  **kwargs) -> None:
@@ -54,10 +56,11 @@ class CocoMultiLabel(MultiLabelDataset):
     def load_annotations(self, ann_file: str) -> Tuple[List[str], List[dict]]:
         """Read a COCO instances file into per-image label vectors."""
         if not osp.isfile(ann_file):
+            year = '2017' if '2017' in osp.basename(ann_file) else '2014'
             raise FileNotFoundError(
                 f'COCO annotation file {ann_file!r} not found. Download '
-                'annotations_trainval2014.zip (see docs/datasets/coco.md) '
-                'and unpack it under the data root.')
+                f'annotations_trainval{year}.zip and unpack it under the '
+                f'data root (see {self.GUIDE}).')
         with open(ann_file) as f:
             try:
                 coco = json.load(f)

@@ -1,7 +1,7 @@
 """Few-shot sampling and class splits for multi-label data."""
 import math
 import random
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -46,12 +46,25 @@ def sample_few_shot(img_ids: Sequence, labels: np.ndarray, num_shots: int,
     return chosen
 
 
-def base_new_split(num_classes: int) -> Dict[str, List[int]]:
-    """First ⌈C/2⌉ classes in canonical order are base, the rest new."""
-    num_base = math.ceil(num_classes / 2)
+def base_new_split(num_classes: int,
+                   base: Optional[Sequence[int]] = None
+                   ) -> Dict[str, List[int]]:
+    """Base and new class indices, each in canonical order.
+
+    Args:
+        num_classes (int): C.
+        base (Sequence[int], optional): the base class indices. Defaults to
+            the first ⌈C/2⌉ classes in canonical order.
+    """
+    if base is None:
+        base = range(math.ceil(num_classes / 2))
+    base = sorted(set(base))
+    if base and not 0 <= base[0] <= base[-1] < num_classes:
+        raise ValueError(f'base class indices must be in 0..{num_classes - 1}'
+                         f', got {base}')
     return {
-        'base': list(range(num_base)),
-        'new': list(range(num_base, num_classes))
+        'base': base,
+        'new': sorted(set(range(num_classes)) - set(base))
     }
 
 

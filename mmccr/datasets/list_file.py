@@ -2,11 +2,10 @@
 import os.path as osp
 from typing import List, Sequence, Tuple, Union
 
-import numpy as np
-
 from mmccr.registry import DATASETS
 
 from .base import MultiLabelDataset
+from .files import parse_index_line, require_file, resolve
 
 
 def read_class_names(source: Union[str, Sequence[str]]) -> List[str]:
@@ -57,25 +56,32 @@ class MultiLabelListDataset(MultiLabelDataset):
     def load_annotations(self, ann_file: str) -> Tuple[List[str], List[dict]]:
         """Parse the list file."""
         source = self.classes_source
-        if isinstance(source, str) and not osp.isabs(source) and \
-                self.data_root:
-            source = osp.join(self.data_root, source)
+        if isinstance(source, str):
+            source = resolve(self.data_root, source)
         classes = read_class_names(source)
-        if not osp.isfile(ann_file):
-            raise FileNotFoundError(f'List file {ann_file!r} not found.')
-        records = []
-        with open(ann_file) as f:
-            for lineno, line in enumerate(f, 1):
-                parts = line.split()
-                if not parts:
-                    continue
-                labels = np.zeros(len(classes), np.int8)
-                for token in parts[1:]:
-                    if not token.isdigit() or int(token) >= len(classes):
-                        raise ValueError(
-                            f'{ann_file}:{lineno}: class index {token!r} is '
-                            f'not an integer in 0..{len(classes) - 1}.')
-                    labels[int(token)] = 1
-                records.append(
-                    dict(img_id=parts[0], img_path=parts[0], labels=labels))
-        return classes, records
+        return classes, read_index_list(ann_file, len(classes))
+
+
+def read_index_list(ann_file: str, num_classes: int) -> List[dict]:
+    """Records of a ``path idx idx ...`` list file (ids are the paths).
+
+    Backslashes in paths (lists written on Windows) become ``/``; a path
+    listed twice is an error naming both lines.
+    """
+    require_file(ann_file, 'List file', 'See docs/datasets/list_file.md.')
+    records, seen = [], {}
+    with open(ann_file, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            path = parts[0].replace('\\', '/')
+            if path in seen:
+                raise ValueError(f'{ann_file}:{lineno}: image {path!r} is '
+                                 f'already listed on line {seen[path]}.')
+            seen[path] = lineno
+            records.append(dict(
+                img_id=path, img_path=path,
+                labels=parse_index_line(parts[1:], num_classes, ann_file,
+                                        lineno)))
+    return records

@@ -5,7 +5,7 @@ import os.path as osp
 
 from mmengine.config import Config, DictAction
 
-from .config import compose_model
+from .config import finalize
 from .dist import init_cpu_distributed
 
 
@@ -45,12 +45,12 @@ def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
 
 
 def finish_config(cfg: Config, args: argparse.Namespace) -> Config:
-    """Apply ``--cfg-options`` last, compose the model config
-    (:func:`~mmccr.utils.config.compose_model`), then start gloo for CPU
+    """Apply ``--cfg-options`` last, finalize the config
+    (:func:`~mmccr.utils.config.finalize`), then start gloo for CPU
     launches."""
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    compose_model(cfg)
+    finalize(cfg)
     if init_cpu_distributed(cfg.launcher):
         cfg.env_cfg.dist_cfg = dict(backend='gloo')
     return cfg

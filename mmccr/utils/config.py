@@ -51,9 +51,41 @@ def compose_model(cfg: Config) -> Config:
     return cfg
 
 
+#: A dataset field that names another config entry instead of copying it.
+TRAINING_SAMPLE = 'train_dataloader.dataset'
+
+
+def resolve_references(cfg: Config) -> Config:
+    """Replace ``exclude_images_of='train_dataloader.dataset'`` by that
+    dataset's config, after ``--cfg-options``.
+
+    A domain-generalization test set drops the images of the few-shot
+    training sample. Naming the sample (rather than copying it with
+    ``_base_.train_dataloader.dataset`` when the file is read) makes
+    ``--cfg-options train_dataloader.dataset.seed=3`` reach both.
+    """
+    for loader in ('val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        if dataset.get('exclude_images_of') == TRAINING_SAMPLE:
+            train = (cfg.get('train_dataloader') or {}).get('dataset')
+            if train is None:
+                raise ValueError(
+                    f'{loader}.dataset.exclude_images_of names '
+                    f'{TRAINING_SAMPLE!r} but the config has no '
+                    'train_dataloader.')
+            dataset['exclude_images_of'] = copy.deepcopy(train)
+    return cfg
+
+
+def finalize(cfg: Config) -> Config:
+    """Everything done to a config after ``--cfg-options``:
+    :func:`compose_model` and :func:`resolve_references`."""
+    return resolve_references(compose_model(cfg))
+
+
 def load_config(path: str, cfg_options: dict = None) -> Config:
-    """``Config.fromfile`` + ``--cfg-options`` + :func:`compose_model`."""
+    """``Config.fromfile`` + ``--cfg-options`` + :func:`finalize`."""
     cfg = Config.fromfile(path)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    return compose_model(cfg)
+    return finalize(cfg)

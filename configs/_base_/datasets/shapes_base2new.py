@@ -1,7 +1,7 @@
 # Generated coloured shapes (12 classes, 32 px): offline demo and tests.
 # Base classes: the first 6; evaluation on all 12 (base / new / HM).
-dataset_type = 'SyntheticShapes'
-data_root = 'work_dirs/demo_data'  # only few-shot split files are written
+_base_ = ['./multilabel_loaders.py']
+data_root = 'work_dirs/demo_data'  # names the few-shot split cache folder
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -9,39 +9,23 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
+loader = dict(num_workers=0, persistent_workers=False)
 
 train_dataloader = dict(
     batch_size=16,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    drop_last=True,  # CCR's batch statistics need full batches
+    **loader,
     dataset=dict(
-        type=dataset_type,
+        type='SyntheticShapes',
         data_root=data_root,
         num_images=512,
         split='train',
-        class_split='base',
-        num_shots=16,
-        seed=1,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=64,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
+    **loader,
     dataset=dict(
-        type=dataset_type,
+        type='SyntheticShapes',
         data_root=data_root,
         num_images=256,
         split='test',
-        class_split='all',
-        test_mode=True,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-
-val_evaluator = [
-    dict(type='MultiLabelRecognition', threshold=0.5),
-    dict(type='MultiLabelCalibration', mode='binary', n_bins=10),
-]
-test_evaluator = val_evaluator

@@ -3,8 +3,8 @@
 # pool; evaluation on all 28 classes of the 2000-image test split (groups
 # base / new / HM and head / medium / tail by the training pool's counts).
 # Images are resized to ToyCLIP's 32 px input as in its pretraining.
-dataset_type = 'ToyWorld'
-data_root = 'work_dirs/toyworld'  # only few-shot split files are written
+_base_ = ['./multilabel_loaders.py']
+data_root = 'work_dirs/toyworld'  # names the few-shot split cache folder
 
 train_pipeline = [
     dict(type='LoadImage'),
@@ -17,42 +17,33 @@ test_pipeline = [
     dict(type='Resize', size=32, interpolation='bilinear'),
     dict(type='PackInputs'),
 ]
+loader = dict(num_workers=0, persistent_workers=False)
 
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    drop_last=True,  # CCR's batch statistics need full batches
+    **loader,
     dataset=dict(
-        type=dataset_type,
+        type='ToyWorld',
         data_root=data_root,
         split='train',
         num_images=5000,
         data_seed=0,
-        class_split='base',
-        num_shots=16,
-        seed=1,
         pipeline=train_pipeline))
 test_dataloader = dict(
     batch_size=128,
-    num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
+    **loader,
     dataset=dict(
-        type=dataset_type,
+        type='ToyWorld',
         data_root=data_root,
         split='test',
         num_images=2000,
         data_seed=0,
         train_pool_images=5000,  # head/medium/tail from the training pool
-        class_split='all',
-        test_mode=True,
         pipeline=test_pipeline))
 # Validation: 1000 images of the separate 'val' split.
 val_dataloader = dict(
-    test_dataloader, dataset=dict(test_dataloader['dataset'], split='val',
-                                  num_images=1000))
+    batch_size=128,
+    **loader,
+    dataset=dict(test_dataloader['dataset'], split='val', num_images=1000))
 
 val_evaluator = [
     dict(type='MultiLabelRecognition', threshold=0.5),

@@ -1,0 +1,11 @@
+# CoOp + BCE + CCR on Open Images V6, 16 shots of the base classes, ViT-B/16.
+# Shots K in {1, 2, 4, 8, 16} and seeds 1-5: --cfg-options
+# train_dataloader.dataset.num_shots=8 train_dataloader.dataset.seed=3
+_base_ = [
+    '_base_/backbones/vit-b16.py',
+    '_base_/learners/coop.py',
+    '_base_/calibrators/ccr.py',
+    '_base_/datasets/oiv6_base2new.py',
+    '_base_/schedules/sgd_cos_10e.py',
+    '_base_/default_runtime.py',
+]
