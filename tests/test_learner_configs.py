@@ -18,7 +18,8 @@ from mmccr.utils.config import MODEL_PARTS, load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LEAVES = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')) +
-                glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
+                glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')) +
+                glob.glob(osp.join(REPO, 'configs', 'dg', '*.py')))
 
 
 @pytest.mark.parametrize('leaf', LEAVES, ids=osp.basename)
