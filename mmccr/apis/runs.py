@@ -12,10 +12,9 @@ from typing import Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 from rich.progress import Progress
 
-from mmccr.engine.hooks import RichProgressHook
+from mmccr.engine import RichProgressHook, build_runner
 from mmccr.utils.io import atomic_write_json
 
 RESULTS = 'results.json'
@@ -92,7 +91,7 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)  # the config's runner_type
     if progress is not None:
         runner.register_hook(RichProgressHook(progress, description),
                              priority='LOWEST')
