@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from typing import Iterator, List
 
 import torch
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from mmccr.calibrators.temperature import T_RANGE, fit_temperature
+from mmccr.engine.hooks.evaluation_report_hook import calibrator_label
+from mmccr.utils.digest import config_sha256
 
 
 @contextmanager
@@ -163,3 +166,25 @@ def test_progress_bar_on_a_terminal_unless_no_progress(tmp_path):
     shown = run_in_terminal(train_command(tmp_path / 'plain', '--no-progress'))
     assert 'coop_bce_shapes_tiny train' not in shown
     assert 'Epoch(train) [1][2/2]' in shown and 'PIECE' in shown
+
+
+def test_config_digest_ignores_locations_only():
+    """Work dir, checkpoint, resume, launcher and experiment name do not
+    change a config's digest; a setting, or the order of calibrators,
+    does; key order does not."""
+    cfg = Config.fromfile(TINY)
+    digest = config_sha256(cfg)
+    moved = Config.fromfile(TINY)
+    moved.merge_from_dict(dict(work_dir='/elsewhere', load_from='x.pth',
+                               resume=True, launcher='pytorch',
+                               experiment_name='other'))
+    assert config_sha256(moved) == digest
+    assert config_sha256(dict(reversed(list(cfg.to_dict().items())))) == \
+        digest
+    changed = Config.fromfile(TINY)
+    changed.merge_from_dict({'model.prompt_learner.n_ctx': 8})
+    assert config_sha256(changed) != digest
+    two = [dict(type='DAC'), dict(type='TemperatureScaling')]
+    assert calibrator_label(two) != calibrator_label(two[::-1])
+    assert calibrator_label(two).startswith('DAC+TemperatureScaling-')
+    assert calibrator_label([]) == 'uncalibrated'

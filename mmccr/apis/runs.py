@@ -14,7 +14,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from rich.progress import Progress
 
-from mmccr.engine import RichProgressHook, build_runner
+from mmccr.engine import MMCCRRunner as Runner  # brief terminal log
+from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.io import atomic_write_json
 
 RESULTS = 'results.json'
@@ -91,7 +92,7 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
-    runner = build_runner(cfg)  # the config's runner_type
+    runner = Runner.from_cfg(cfg)
     if progress is not None:
         runner.register_hook(RichProgressHook(progress, description),
                              priority='LOWEST')
