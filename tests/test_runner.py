@@ -3,6 +3,7 @@
 They use the offline demo config (tiny random CLIP, generated shapes) with
 smaller data, and check behaviour through the files a run leaves behind.
 """
+import hashlib
 import json
 import os
 import os.path as osp
@@ -20,6 +21,7 @@ from mmccr.utils.config import load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'coop_ccr_shapes_tiny.py')
+ZERO_SHOT = osp.join(REPO, 'configs', 'demo', 'zeroshot_toyworld.py')
 
 
 def demo_cfg(work_dir, name: str, **overrides) -> Config:
@@ -49,6 +51,22 @@ def train_losses(work_dir) -> dict:
                     if 'loss' in rec:
                         losses[(rec['epoch'], rec['iter'])] = rec['loss']
     return losses
+
+
+def only(folder, pattern: str, name: bool = False) -> str:
+    """The text (or name) of the one file in ``folder`` matching
+    ``pattern``."""
+    found = list(folder.glob(pattern))
+    assert len(found) == 1, (pattern, sorted(p.name for p in folder.iterdir()))
+    return found[0].name if name else found[0].read_text()
+
+
+def log_files(work_dir) -> str:
+    """The text of every run's log file (``<timestamp>/<timestamp>.log``)."""
+    return ''.join(
+        open(osp.join(root, f), encoding='utf-8').read()
+        for root, _, files in sorted(os.walk(work_dir)) for f in files
+        if f.endswith('.log'))
 
 
 def free_port() -> int:
@@ -161,7 +179,7 @@ def test_tools_train_then_test(tmp_path):
     The test set has an odd size (25), so the distributed sampler pads one
     rank; the gathered metrics must still equal the single-process ones.
     """
-    work = tmp_path / 'work'
+    work, test_dir = tmp_path / 'work', tmp_path / 'test'
     opts = [*small_options(work), 'val_dataloader.dataset.num_images=25',
             'test_dataloader.dataset.num_images=25']
     run_tool([
@@ -172,21 +190,66 @@ def test_tools_train_then_test(tmp_path):
     out, plots = tmp_path / 'metrics.json', tmp_path / 'plots'
     proc = run_tool([
         sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
-        str(tmp_path / 'test'), '--out', str(out), '--plot-dir',
+        str(test_dir), '--out', str(out), '--plot-dir',
         str(plots), '--cfg-options', *opts
     ])
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['recog/mAP_all'] <= 1.0
     assert 0.0 <= metrics['calib/PIECE_new'] <= 1.0
-    # The table, the per-class JSON beside the checkpoint, the diagrams.
+    # The table, the per-class JSON in the work dir, the diagrams.
     log = proc.stdout + proc.stderr
     assert 'PIECE' in log and 'HM' in log
     assert 'Reference features for PIECE: ' in log
-    report = json.loads((work / 'epoch_2_test_results.json').read_text())
+    # Named after the checkpoint and the config's calibrator (CCR).
+    configured = Config.fromfile(DEMO).model.calibrators
+    assert [c['type'] for c in configured] == ['CCR']
+    report = json.loads(only(test_dir, 'epoch_2_test_CCR-*_results.json'))
+    assert report['calibrators'] == [dict(c) for c in configured]
     assert report['checkpoint'] == ckpt
+    assert report['checkpoint_sha256'] == hashlib.sha256(
+        (work / 'epoch_2.pth').read_bytes()).hexdigest()
     assert report['metrics'] == metrics
+    # Nothing is written beside the checkpoint but the training's files.
+    assert not list(work.glob('*test*'))
+    # The evaluation conventions are those of the config's evaluators.
+    evaluators = Config.fromfile(DEMO).test_evaluator
+    assert [c['type'] for c in report['conventions']] == [
+        e['type'] for e in evaluators]
+    recog, calib = report['conventions']
+    assert recog['threshold'] == evaluators[0]['threshold'] == 0.5
+    assert (calib['mode'], calib['n_bins']) == (
+        evaluators[1]['mode'], evaluators[1]['n_bins'])
+    stem = only(test_dir, 'epoch_2_test_CCR-*_results.json', name=True)[
+        :-len('_results.json')]
     assert sorted(p.name for p in plots.iterdir()) == sorted(
-        f'epoch_2_test_reliability_{g}.png' for g in ('all', 'base', 'new'))
+        f'{stem}_reliability_{g}.png' for g in ('all', 'base', 'new'))
+
+    # Two calibrator choices on the same checkpoint and work dir keep
+    # separate results, each naming what was applied.
+    reports = {}
+    for name in ('dac', 'tempscale'):
+        run_tool([
+            sys.executable, 'tools/test.py', DEMO, ckpt, '--work-dir',
+            str(test_dir), '--calibrators', name, '--cfg-options', *opts
+        ])
+        applied = Config.fromfile(osp.join(
+            REPO, 'configs', '_base_', 'calibrators',
+            f'{name}.py')).calibrators
+        reports[name] = json.loads(only(
+            test_dir, f'epoch_2_test_{applied[0]["type"]}-*_results.json'))
+        assert reports[name]['calibrators'] == [dict(c) for c in applied]
+        assert reports[name]['checkpoint_sha256'] == report[
+            'checkpoint_sha256']
+    assert len(list(test_dir.glob('epoch_2_test_*_results.json'))) == 3
+    # Temperature scaling was applied: one T > 0 keeps every ranking (mAP)
+    # and changes the confidences (ECE).
+    tempscale = reports['tempscale']['metrics']
+    assert tempscale['recog/mAP_all'] == pytest.approx(
+        metrics['recog/mAP_all'], abs=1e-9)
+    assert tempscale['calib/ECE_all'] != pytest.approx(
+        metrics['calib/ECE_all'], abs=1e-6)
+    assert reports['dac']['config_sha256'] != reports['tempscale'][
+        'config_sha256'] != report['config_sha256']
 
     # A checkpoint of another configuration is refused before testing.
     proc = subprocess.run([
@@ -210,6 +273,34 @@ def test_tools_train_then_test(tmp_path):
         assert dist_metrics[key] == pytest.approx(value, abs=1e-6), key
 
 
+def test_tools_test_zero_shot_without_checkpoint(tmp_path):
+    """A config without trainable parameters is tested without a
+    checkpoint; one with them is refused when none is given."""
+    out = tmp_path / 'metrics.json'
+    run_tool([
+        sys.executable, 'tools/test.py', ZERO_SHOT, '--work-dir',
+        str(tmp_path), '--out', str(out), '--cfg-options',
+        'test_dataloader.dataset.num_images=64'
+    ])
+    report = json.loads(
+        (tmp_path / 'test_uncalibrated_results.json').read_text())
+    assert report['checkpoint'] is None
+    assert report['checkpoint_sha256'] is None
+    assert report['metrics'] == json.loads(out.read_text())
+    # All 28 toy-world classes evaluated, 14 of them base.
+    assert len(report['classes']) == 28
+    assert len(report['groups']['base']) == 14
+    assert 0.0 <= report['metrics']['recog/mAP_all'] <= 1.0
+
+    proc = subprocess.run([
+        sys.executable, 'tools/test.py', DEMO, '--work-dir',
+        str(tmp_path / 'refused')
+    ], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert 'has trainable parameters (learner.ctx)' in proc.stderr
+    assert 'no checkpoint was given' in proc.stderr
+
+
 def test_dist_train_two_processes_gloo(tmp_path):
     """tools/dist_train.sh with 2 CPU processes trains, validates, resumes."""
     work = tmp_path / 'dist'
@@ -227,6 +318,7 @@ def test_dist_train_two_processes_gloo(tmp_path):
     assert 'Distributed training is not used' not in log
     assert 'resumed epoch: 1' in log
     assert (work / 'epoch_2.pth').is_file()
-    # Validation ran on the full 24-image set gathered from both ranks.
-    assert 'Epoch(val) [2][' in log
+    # Validation ran (its one-line metrics are in the log file; the
+    # terminal shows the table).
+    assert 'Epoch(val) [2][' in log_files(work)
     assert train_losses(work)

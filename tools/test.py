@@ -1,4 +1,8 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
+"""Evaluate a model: ``python tools/test.py CONFIG [CHECKPOINT]``.
+
+Results go to the work directory (and ``--out``); configs without trainable
+parameters (zero-shot) need no checkpoint.
+"""
 import argparse
 import os
 import os.path as osp
@@ -7,15 +11,14 @@ from typing import List
 import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import mmccr  # noqa: F401  (atomic checkpoint writes)
+from mmccr.engine import build_runner
 from mmccr.utils.cli import (
     add_common_args,
     finish_config,
     parse_args,
     set_work_dir,
+    show_progress,
 )
 from mmccr.utils.io import atomic_write_json
 
@@ -27,8 +30,15 @@ CALIBRATOR_CONFIGS = osp.join(
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description='Test a mmccr model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        'checkpoint',
+        nargs='?',
+        help='checkpoint file; none for configs without trainable '
+        'parameters (zero-shot)')
+    parser.add_argument(
+        '--out',
+        help='also write the metrics to this JSON file (the full results '
+        'are in the work dir)')
     parser.add_argument(
         '--plot-dir', help='write reliability diagrams (PNG) to this folder')
     parser.add_argument(
@@ -76,6 +86,24 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def check_needs_no_checkpoint(model, config: str) -> None:
+    """Without a checkpoint, refuse a model that has trainable parameters.
+
+    Testing it would evaluate randomly initialised prompts.
+    """
+    model = model.module if is_model_wrapper(model) else model
+    trainable = [name for name, p in model.named_parameters()
+                 if p.requires_grad]
+    if trainable:
+        raise ValueError(
+            f'{config} has trainable parameters ({", ".join(trainable)}) and '
+            'no checkpoint was given, so it would be tested untrained. Pass '
+            f'the checkpoint trained with it: python tools/test.py {config} '
+            'work_dirs/<config name>/epoch_<N>.pth. Only configs without '
+            'trainable parameters (zero-shot, e.g. '
+            'configs/demo/zeroshot_toyworld.py) are tested without one.')
+
+
 def check_checkpoint(model, path: str) -> None:
     """Fail early when a local checkpoint does not fit the model.
 
@@ -104,9 +132,12 @@ def check_checkpoint(model, path: str) -> None:
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
-    check_checkpoint(runner.model, args.checkpoint)
+    runner = build_runner(cfg, show_progress(args),
+                          osp.splitext(osp.basename(args.config))[0])
+    if args.checkpoint is None:
+        check_needs_no_checkpoint(runner.model, args.config)
+    else:
+        check_checkpoint(runner.model, args.checkpoint)
     metrics = runner.test()
     if args.out and runner.rank == 0:
         atomic_write_json(args.out, metrics)

@@ -4,17 +4,17 @@ HF_HUB_OFFLINE is left as the user set it; open_clip (and so
 huggingface_hub) is imported only when the backbone is built.
 """
 import argparse
+import os.path as osp
 
 from mmengine.config import Config
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
-import mmccr  # noqa: F401  (atomic checkpoint writes)
+from mmccr.engine import build_runner
 from mmccr.utils.cli import (
     add_common_args,
     finish_config,
     parse_args,
     set_work_dir,
+    show_progress,
 )
 
 
@@ -62,8 +62,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
+    runner = build_runner(cfg, show_progress(args),
+                          osp.splitext(osp.basename(args.config))[0])
     runner.train()
 
 

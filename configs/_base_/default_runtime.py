@@ -1,4 +1,6 @@
 default_scope = 'mmccr'
+# mmengine's Runner; environment and full config go to the log file only.
+runner_type = 'mmccr.MMCCRRunner'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

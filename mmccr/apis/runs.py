@@ -12,9 +12,9 @@ from typing import Optional
 
 from mmengine.config import Config
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 from rich.progress import Progress
 
+from mmccr.engine import MMCCRRunner as Runner  # brief terminal log
 from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.config import finalize
 from mmccr.utils.io import atomic_write_json

@@ -6,6 +6,7 @@ log-likelihood (here the binary cross-entropy of every label) on held-out
 data. ``T > 0`` keeps the sign of every logit, so predictions at threshold
 0.5 and rankings (mAP) are unchanged.
 """
+import logging
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -62,7 +63,20 @@ def fit_temperature(logits: Tensor,
         return nll
 
     optimizer.step(closure)
-    return log_t.detach().exp().clamp(*T_RANGE)
+    temps = log_t.detach().exp()  # (K,) or (1,)
+    clipped = ((temps <= T_RANGE[0]) | (temps >= T_RANGE[1])).nonzero()[:, 0]
+    if len(clipped):
+        which = 'the temperature' if temps.numel() == 1 else \
+            f'the temperatures of columns {clipped.tolist()}'
+        print_log(
+            f'Temperature scaling: {which} reached the clip bound of '
+            f'T_RANGE = {T_RANGE} (fitted {temps[clipped].tolist()}): the '
+            'held-out logits have no finite optimum (uninformative or '
+            'perfectly separable), so the calibrated confidences are not '
+            'reliable. Check the fitting data (fit_dataloader, '
+            'docs/calibrators.md).',
+            logger='current', level=logging.WARNING)
+    return temps.clamp(*T_RANGE)
 
 
 @CALIBRATORS.register_module()

@@ -1,7 +1,11 @@
-"""Engine parts: hooks, the CPU-capable DDP wrapper, atomic file writes."""
+"""Engine parts: runner, hooks, CPU-capable DDP wrapper, atomic writes."""
 from . import atomic_backend  # noqa: F401  (registers the atomic backend)
 from .hooks import *  # noqa: F401,F403
 from .model_wrapper import MMCCRDistributedDataParallel
+from .runner import MMCCRRunner, build_runner
 from .schedulers import ConstantWarmupCosineLR
 
-__all__ = ['ConstantWarmupCosineLR', 'MMCCRDistributedDataParallel']
+__all__ = [
+    'ConstantWarmupCosineLR', 'MMCCRDistributedDataParallel', 'MMCCRRunner',
+    'build_runner'
+]

@@ -2,6 +2,7 @@
 import argparse
 import os
 import os.path as osp
+import sys
 
 from mmengine.config import Config, DictAction
 
@@ -10,8 +11,8 @@ from .dist import init_cpu_distributed
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
-    """Add ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank``.
-    """
+    """Add ``--work-dir``, ``--cfg-options``, ``--no-progress``,
+    ``--launcher`` and ``--local-rank``."""
     parser.add_argument('--work-dir', help='the dir to save logs and models')
     parser.add_argument(
         '--cfg-options',
@@ -19,6 +20,10 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         action=DictAction,
         help='override config entries, e.g. '
         'train_dataloader.dataset.num_shots=4')
+    parser.add_argument(
+        '--no-progress',
+        action='store_true',
+        help='no progress bar (there is none when stdout is not a terminal)')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -32,6 +37,12 @@ def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     args = parser.parse_args()
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """A progress bar unless ``--no-progress`` or stdout is not a terminal.
+    """
+    return not args.no_progress and sys.stdout.isatty()
 
 
 def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:

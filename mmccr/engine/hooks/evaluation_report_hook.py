@@ -1,8 +1,8 @@
 """Evaluation report: a table, a JSON of per-class values, diagrams."""
+import inspect
 import io
-import logging
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mmccr.registry import HOOKS
+from mmccr.utils.digest import config_sha256, data_sha256, file_sha256, plain
 from mmccr.utils.io import atomic_write_json
 
 #: Column order of the table; other groups follow.
@@ -47,15 +48,42 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     return table
 
 
+def calibrator_label(calibrators: List[dict]) -> str:
+    """Names the calibrators in file names: ``uncalibrated``, or their types
+    joined by ``+`` and 6 hex digits of their configs' SHA-256 (e.g.
+    ``TemperatureScaling-3f2a1c``), so that configs of the same types with
+    other settings do not share a name."""
+    if not calibrators:
+        return 'uncalibrated'
+    types = '+'.join(str(c['type']).rpartition('.')[2] for c in calibrators)
+    return f'{types}-{data_sha256(calibrators)[:6]}'
+
+
+def conventions(metric) -> dict:
+    """How a metric evaluates: its type and every ``__init__`` argument it
+    keeps as an attribute of the same name (threshold, binning mode,
+    ``n_bins``, prefix, ...), defaults included."""
+    params = inspect.signature(type(metric).__init__).parameters
+    return plain(dict(type=type(metric).__name__, **{
+        name: getattr(metric, name)
+        for name in params
+        if name not in ('self', 'collect_device') and hasattr(metric, name)
+    }))
+
+
 @HOOKS.register_module()
 class EvaluationReportHook(Hook):
     """After each evaluation: print a table, write JSON, draw diagrams.
 
     * a rich table of every metric × class group (×10⁻²) in the log;
-    * a JSON with the metrics, class names, groups, per-class values and
-      reliability statistics, next to the checkpoint (atomic write):
-      ``epoch_N_val_results.json`` beside ``epoch_N.pth`` during training,
-      ``<checkpoint>_test_results.json`` for ``tools/test.py``;
+    * a JSON in the work directory (atomic write) with the metrics, class
+      names, groups, per-class values, reliability statistics and what was
+      evaluated: config digest, checkpoint and its SHA-256, calibrators,
+      metric conventions. ``epoch_N_val_results.json`` beside
+      ``epoch_N.pth`` during training; ``<checkpoint name>_test_<label>
+      _results.json`` for a test (``test_<label>_results.json`` without a
+      checkpoint), ``<label>`` from :func:`calibrator_label`, so tests with
+      other calibrators keep their own files;
     * with ``plot_dir``, one reliability diagram per class group (PNG).
 
     Args:
@@ -77,13 +105,19 @@ class EvaluationReportHook(Hook):
     def after_test_epoch(self, runner, metrics=None) -> None:
         """Report a test run."""
         ckpt = runner._load_from
-        path = osp.splitext(ckpt)[0] + '_test_results.json' if ckpt else \
-            osp.join(runner.work_dir, 'test_results.json')
-        name = osp.splitext(osp.basename(ckpt))[0] + '_test' if ckpt else \
+        stem = osp.splitext(osp.basename(ckpt))[0] + '_test' if ckpt else \
             'test'
-        self._report(runner, runner.test_loop, metrics, path, name)
+        name = f'{stem}_{calibrator_label(self._calibrators(runner))}'
+        path = osp.join(runner.work_dir, f'{name}_results.json')
+        self._report(runner, runner.test_loop, metrics, path, name, ckpt)
 
-    def _report(self, runner, loop, metrics, path: str, name: str) -> None:
+    @staticmethod
+    def _calibrators(runner) -> List[dict]:
+        """The model's calibrator configs, as plain data."""
+        return plain(runner.cfg.get('model', {}).get('calibrators') or [])
+
+    def _report(self, runner, loop, metrics, path: str, name: str,
+                checkpoint: Optional[str] = None) -> None:
         if not metrics or not is_main_process():
             return
         console = Console(file=io.StringIO(), width=120, force_terminal=False)
@@ -96,7 +130,13 @@ class EvaluationReportHook(Hook):
             classes=meta.get('classes'),
             groups=meta.get('groups'),
             per_class={},
-            checkpoint=runner._load_from if name.endswith('test') else None)
+            config=runner.cfg.filename,
+            config_sha256=config_sha256(runner.cfg),
+            checkpoint=checkpoint,
+            checkpoint_sha256=file_sha256(checkpoint)
+            if checkpoint and osp.isfile(checkpoint) else None,
+            calibrators=self._calibrators(runner),
+            conventions=[conventions(m) for m in loop.evaluator.metrics])
         for metric in loop.evaluator.metrics:
             details = getattr(metric, 'details', {})
             results['per_class'].update({
@@ -105,14 +145,7 @@ class EvaluationReportHook(Hook):
             })
             if 'reliability' in details:  # the first calibration metric's
                 results.setdefault('reliability', details['reliability'])
-        try:
-            atomic_write_json(path, results)
-        except OSError as err:  # e.g. a read-only checkpoint folder
-            fallback = osp.join(runner.work_dir, osp.basename(path))
-            print_log(f'Cannot write {path} ({err}); writing {fallback}',
-                      logger='current', level=logging.WARNING)
-            path = fallback
-            atomic_write_json(path, results)
+        atomic_write_json(path, results)
         print_log(f'Per-class results written to {path}', logger='current')
         if self.plot_dir and 'reliability' in results:
             from mmccr.visualization import plot_results
