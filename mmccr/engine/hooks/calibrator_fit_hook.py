@@ -1,6 +1,5 @@
 """Fit post-hoc calibrators (temperature scaling) before evaluation."""
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -15,26 +14,11 @@ from torch import Tensor
 
 from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
 from mmccr.registry import HOOKS
+from mmccr.utils.digest import file_sha256, plain
 from mmccr.utils.io import atomic_write_json
 
 from ..dataset_pass import dataset_pass
 from .class_set_hook import set_dataset_classes, set_loop_classes
-
-
-def _plain(cfg) -> object:
-    """A config (or anything) as plain JSON-comparable data."""
-    return json.loads(json.dumps(cfg, default=lambda o: dict(o)))
-
-
-def _file_digest(path: str) -> Optional[str]:
-    """SHA-256 of a local file (checkpoints of prompts are small)."""
-    if not osp.isfile(path):
-        return None
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @HOOKS.register_module()
@@ -93,8 +77,9 @@ class CalibratorFitHook(Hook):
             else None,
             num_images=len(dataset),
             classes=meta.get('prompt_names') or meta.get('classes'))
-        configs = _plain(runner.cfg.model.get('calibrators', []))
-        weights = _file_digest(checkpoint) if checkpoint else None
+        configs = plain(runner.cfg.model.get('calibrators', []))
+        weights = file_sha256(checkpoint) if checkpoint and osp.isfile(
+            checkpoint) else None
         pending = []
         for i in targets:
             record = dict(calibrator=configs[i], before=configs[:i],
