@@ -17,6 +17,7 @@ from mmccr.utils.cli import (
     parse_args,
     set_work_dir,
 )
+from mmccr.utils.config_errors import explain_build_errors
 from mmccr.utils.io import atomic_write_json
 
 CALIBRATOR_CONFIGS = osp.join(
@@ -103,10 +104,11 @@ def check_checkpoint(model, path: str) -> None:
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
-    check_checkpoint(runner.model, args.checkpoint)
-    metrics = runner.test()
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
+        check_checkpoint(runner.model, args.checkpoint)
+        metrics = runner.test()
     if args.out and runner.rank == 0:
         atomic_write_json(args.out, metrics)
 

@@ -16,6 +16,7 @@ from mmccr.utils.cli import (
     parse_args,
     set_work_dir,
 )
+from mmccr.utils.config_errors import explain_build_errors
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -62,9 +63,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
-    runner.train()
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+            Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':
