@@ -11,6 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmccr  # noqa: F401  (atomic checkpoint writes)
+from mmccr.engine import load_checkpoint_file
 from mmccr.utils.cli import (
     add_common_args,
     finish_config,
@@ -85,7 +86,7 @@ def check_checkpoint(model, path: str) -> None:
     """
     if not osp.isfile(path):
         return  # URLs and missing files are mmengine's to report
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = load_checkpoint_file(path)
     state = state.get('state_dict', state)
     model = model.module if is_model_wrapper(model) else model
     problems = [f'missing {key}' for key in model.state_dict()
