@@ -42,6 +42,11 @@ def get_parser() -> argparse.ArgumentParser:
         'or config files that define `calibrators`')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision inference')
+    parser.add_argument(
+        '--ignore-reference-provenance',
+        action='store_true',
+        help='compute PIECE against this config\'s training split even if '
+        'the checkpoint was trained on another one')
     add_common_args(parser)
     return parser
 
@@ -70,10 +75,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.model.calibrators = load_calibrators(args.calibrators)
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
-    if args.plot_dir:
-        for hook in cfg.get('custom_hooks', []):
-            if hook['type'] == 'EvaluationReportHook':
-                hook['plot_dir'] = args.plot_dir
+    for hook in cfg.get('custom_hooks', []):
+        if args.plot_dir and hook['type'] == 'EvaluationReportHook':
+            hook['plot_dir'] = args.plot_dir
+        if args.ignore_reference_provenance and \
+                hook['type'] == 'ReferenceFeaturesHook':
+            hook['check_provenance'] = False
     return finish_config(cfg, args)
 
 
