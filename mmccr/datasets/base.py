@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 from mmccr.utils.io import atomic_write_json
 
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
+from .seeding import SampleIndex, seeded_random_state
 
 _CLASS_SPLITS = ('all', 'base', 'new')
 
@@ -110,6 +111,18 @@ class MultiLabelDataset(BaseDataset):
             classes.
         """
         raise NotImplementedError
+
+    def __getitem__(self, idx: int) -> dict:
+        """The processed sample ``idx``.
+
+        An index from :class:`~mmccr.datasets.seeding.SeededSampler` runs
+        the pipeline with random streams seeded from (seed, epoch, index),
+        so augmentation does not depend on the worker process.
+        """
+        if isinstance(idx, SampleIndex):
+            with seeded_random_state(idx.seed, idx.epoch, int(idx)):
+                return super().__getitem__(int(idx))
+        return super().__getitem__(idx)
 
     # ------------------------------------------------------------------ #
     # loading                                                            #

@@ -13,7 +13,7 @@ test_pipeline = [dict(type='LoadImage'), dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=16,
     num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),  # exact resume
     collate_fn=dict(type='default_collate'),
     drop_last=True,  # CCR's batch statistics need full batches
     dataset=dict(

@@ -21,7 +21,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),  # exact resume
     collate_fn=dict(type='default_collate'),
     drop_last=True,  # CCR's batch statistics need full batches
     dataset=dict(
