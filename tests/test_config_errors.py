@@ -116,6 +116,21 @@ def test_runner_built_component_gets_its_key(tmp_path):
     assert 'CheckpointHook' in str(err).splitlines()[2]
 
 
+def test_unknown_optimizer_gets_its_key(tmp_path):
+    """The optimizer wrapper constructor looks the optimizer up itself."""
+    cfg = Config.fromfile(DEMO)
+    cfg.work_dir = str(tmp_path)
+    cfg.merge_from_dict({'optim_wrapper.optimizer.type': 'SDG'})
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(UnknownTypeError) as info:
+        with explain_build_errors(cfg):
+            runner.build_optim_wrapper(runner.cfg.optim_wrapper)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("optim_wrapper.optimizer.type = 'SDG': no such "
+                            'name in the mmccr::optimizer registry.')
+    assert "'SGD'" in first
+
+
 def test_other_errors_pass_unchanged(tmp_path):
     """A failure that is not a config mistake keeps its own type."""
     err = build_error(tmp_path,

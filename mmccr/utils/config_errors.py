@@ -5,7 +5,8 @@ it raises a bare ``KeyError`` (unknown type) or the component's own
 ``TypeError`` (a typo'd argument), which name neither the config key nor
 the alternatives. :func:`explain_build_errors` catches such an error, finds
 the failing ``build_from_cfg`` call in its traceback (the config entry, the
-registry searched, the class), locates that entry in the full config and
+registry searched, the class; also the optimizer constructor's own lookup
+of ``optim_wrapper.optimizer.type``), locates that entry in the full config and
 raises a :class:`ConfigError` naming the key path (e.g.
 ``model.prompt_learner.type``), the registry or component, what it accepts
 and the closest match. It works the same for mmccr's registries and
@@ -18,8 +19,18 @@ import traceback
 import types
 import typing
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
+from mmengine.optim import DefaultOptimWrapperConstructor
 from mmengine.registry import Registry
 from mmengine.registry.build_functions import build_from_cfg
 
@@ -112,14 +123,35 @@ def _equal(a: Any, b: Any) -> bool:
         return a is b
 
 
-def _build_frames(exc: BaseException) -> List[types.FrameType]:
-    """The ``build_from_cfg`` calls an exception went through, outermost
-    first."""
-    code = build_from_cfg.__code__
-    return [
-        frame for frame, _ in traceback.walk_tb(exc.__traceback__)
-        if frame.f_code is code
-    ]
+class _Build(NamedTuple):
+    """One build call found in a traceback."""
+    cfg: Any  # the config entry being built
+    registry: Any  # the registry searched (after the scope switch)
+    obj_type: Any
+    obj_cls: Any  # None until the type was found
+    args: Mapping  # the arguments passed to the class
+
+
+def _build_calls(exc: BaseException) -> List[_Build]:
+    """The builds an exception went through, outermost first.
+
+    Those are mmengine's ``build_from_cfg`` calls, and the optimizer
+    wrapper constructor's own lookup of ``optimizer.type``.
+    """
+    calls = []
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        local = frame.f_locals
+        if frame.f_code is build_from_cfg.__code__:
+            calls.append(
+                _Build(local.get('cfg'), local.get('registry'),
+                       local.get('obj_type'), local.get('obj_cls'),
+                       local.get('args', {})))
+        elif frame.f_code is DefaultOptimWrapperConstructor.__call__.__code__:
+            cfg = local['self'].optimizer_cfg
+            calls.append(
+                _Build(cfg, local.get('registry'), cfg.get('type'),
+                       local.get('optimizer_cls'), {}))
+    return calls
 
 
 def _known_names(registry: Registry) -> Tuple[List[str], List[str]]:
@@ -293,15 +325,15 @@ def explain(exc: BaseException, cfg: Mapping) -> Optional[ConfigError]:
         that does not fit; None for other failures (their traceback then
         gets a note naming the config entry, where Python supports notes).
     """
-    frames = _build_frames(exc)
-    if not frames:
+    calls = _build_calls(exc)
+    if not calls:
         return None
     if not isinstance(cfg, Mapping):  # an mmengine Config
         cfg = cfg.to_dict()
     path: Optional[Path] = None
     scope: Any = None
-    for frame in frames:  # outermost first: nested builds are below
-        target = frame.f_locals.get('cfg')
+    for call in calls:  # outermost first: nested builds are below
+        target = call.cfg
         found = None
         if isinstance(target, Mapping) and scope is not None:
             found = locate(scope, target, skip_root=True)
@@ -313,18 +345,16 @@ def explain(exc: BaseException, cfg: Mapping) -> Optional[ConfigError]:
                 path, scope = found
         if found is None:
             path, scope = None, None
-    inner = frames[-1].f_locals
-    registry, obj_cls = inner.get('registry'), inner.get('obj_cls')
-    obj_type = inner.get('obj_type')
+    registry, obj_type, obj_cls, args = calls[-1][1:]
     if not isinstance(registry, Registry):
         return None
     if obj_cls is None and isinstance(obj_type, str) and isinstance(
-            exc, (KeyError, RuntimeError)):
+            exc, (KeyError, RuntimeError, TypeError)):
         return UnknownTypeError(
             unknown_type_message(obj_type, format_path(
                 None if path is None else path + ('type', )), registry))
     if obj_cls is not None:
-        message = argument_message(obj_cls, inner.get('args', {}),
+        message = argument_message(obj_cls, args,
                                    path if path is not None else
                                    ('<unknown config key>', ), registry)
         if message is not None:
