@@ -3,9 +3,10 @@
 Building the demo config with one wrong entry must fail with a message that
 names the config key path, the registry or component, the known names or
 accepted arguments and the closest match -- for every registry, through
-the one translation in :mod:`mmccr.utils.config_errors`.
+the one translation in :mod:`mmccr.config_errors`.
 """
 import argparse
+import glob
 import os.path as osp
 import subprocess
 import sys
@@ -16,12 +17,13 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 import mmccr.losses
-from mmccr.utils.cli import finish_config
-from mmccr.utils.config_errors import (
+from mmccr.config_errors import (
     ConfigArgumentError,
     UnknownTypeError,
+    check_value_types,
     explain_build_errors,
 )
+from mmccr.utils.cli import finish_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'demo', 'coop_ccr_shapes_tiny.py')
@@ -97,6 +99,27 @@ def test_wrong_value_type_names_the_argument(tmp_path):
                           "learner registry): model.prompt_learner.n_ctx = "
                           "'4' is a str, CoOp expects int.")
     assert 'CoOp accepts: backbone, n_ctx=16' in msg
+
+
+def test_wrong_value_type_that_would_build_is_stopped_before(tmp_path):
+    """BCELoss would accept loss_weight='one' and fail in the first step;
+    the check of value types stops it before anything is built."""
+    err = build_error(tmp_path, **{'model.loss.loss_weight': 'one'})
+    assert isinstance(err, ConfigArgumentError)
+    msg = str(err)
+    assert msg.startswith('model.loss (BCELoss, mmccr::loss registry): '
+                          "model.loss.loss_weight = 'one' is a str, "
+                          'BCELoss expects float.')
+    assert "BCELoss accepts: reduction='mean', loss_weight=1.0." in msg
+
+
+def test_every_shipped_config_passes_the_value_type_check():
+    """No false alarms: the configs in configs/ are all well typed."""
+    paths = glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
+                      recursive=True)
+    assert len(paths) > 20
+    for path in paths:
+        check_value_types(Config.fromfile(path))
 
 
 def test_runner_built_component_gets_its_key(tmp_path):

@@ -11,6 +11,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmccr  # noqa: F401  (atomic checkpoint writes)
+from mmccr.config_errors import explain_build_errors
 from mmccr.engine import load_checkpoint_file
 from mmccr.utils.cli import (
     add_common_args,
@@ -18,7 +19,6 @@ from mmccr.utils.cli import (
     parse_args,
     set_work_dir,
 )
-from mmccr.utils.config_errors import explain_build_errors
 from mmccr.utils.io import atomic_write_json
 
 CALIBRATOR_CONFIGS = osp.join(

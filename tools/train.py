@@ -10,13 +10,13 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmccr  # noqa: F401  (atomic checkpoint writes)
+from mmccr.config_errors import explain_build_errors
 from mmccr.utils.cli import (
     add_common_args,
     finish_config,
     parse_args,
     set_work_dir,
 )
-from mmccr.utils.config_errors import explain_build_errors
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -257,17 +257,63 @@ def argument_message(obj_cls: Any, args: Mapping, where: Path,
         return (f'{head}: missing required argument(s) '
                 f'{", ".join(format_path(where + (m, )) for m in missing)}.\n'
                 f'{accepts}')
+    return type_message(obj_cls, args, where, registry)
+
+
+def type_message(obj_cls: Any, args: Mapping, where: Path,
+                 registry: Registry) -> Optional[str]:
+    """Arguments whose values do not fit ``obj_cls``'s annotations, or None.
+    """
     hints = _type_hints(obj_cls)
     wrong = [(key, value, hints[key]) for key, value in args.items()
              if key in hints and not matches(value, hints[key])]
-    if wrong:
-        lines = [
-            f'{head}: {format_path(where + (key, ))} = {value!r} is a '
-            f'{type(value).__name__}, {name} expects {_hint_name(hint)}.'
-            for key, value, hint in wrong
-        ]
-        return '\n'.join(lines + [accepts])
-    return None
+    if not wrong:
+        return None
+    name = getattr(obj_cls, '__name__', str(obj_cls))
+    params = _accepted(obj_cls) or {}
+    lines = [
+        f'{format_path(where)} ({name}, {_registry_name(registry)} '
+        f'registry): {format_path(where + (key, ))} = {value!r} is a '
+        f'{type(value).__name__}, {name} expects {_hint_name(hint)}.'
+        for key, value, hint in wrong
+    ]
+    return '\n'.join(lines +
+                     [f'{name} accepts: {_describe_parameters(params)}.'])
+
+
+def check_value_types(cfg: Mapping) -> None:
+    """Stop on a config value of the wrong type, before anything is built.
+
+    Every entry whose ``type`` names a class of exactly one mmccr registry
+    (mmccr's own components and out-of-tree ones registered there) has its
+    values checked against that class's annotations (leniently, see
+    :func:`matches`). Entries of mmengine's classes are not checked.
+
+    Args:
+        cfg: the full config (an mmengine ``Config`` or a dict).
+
+    Raises:
+        ConfigArgumentError: naming the key path, the component, the
+            expected type and the accepted arguments.
+    """
+    from mmccr import registry as registries  # the registries import us
+    tree = cfg if isinstance(cfg, Mapping) else cfg.to_dict()
+    index: dict = {}
+    for registry in vars(registries).values():
+        if isinstance(registry, registries.MMCCRRegistry):
+            registry.import_from_location()
+            for name, cls in registry.module_dict.items():
+                index.setdefault(name, []).append((registry, cls))
+    for path, node in _nodes(tree):
+        found = index.get(node.get('type')) if isinstance(
+            node.get('type'), str) else None
+        if not found or len(found) != 1:
+            continue
+        registry, cls = found[0]
+        args = {k: v for k, v in node.items() if k not in ('type', '_scope_')}
+        message = type_message(cls, args, path, registry)
+        if message is not None:
+            raise ConfigArgumentError(message)
 
 
 def _type_hints(obj_cls: Any) -> dict:
@@ -368,14 +414,17 @@ def explain(exc: BaseException, cfg: Mapping) -> Optional[ConfigError]:
 
 @contextmanager
 def explain_build_errors(cfg: Mapping) -> Iterator[None]:
-    """Re-raise build failures inside the block as :class:`ConfigError`.
+    """Check value types, then re-raise build failures as :class:`ConfigError`.
 
     Wrap the building and running of a config (``Runner.from_cfg(cfg)``
-    and ``runner.train()``) in it; other errors pass unchanged.
+    and ``runner.train()``) in it; other errors pass unchanged. Values of
+    the wrong type for mmccr components stop before the block runs
+    (:func:`check_value_types`).
 
     Args:
         cfg: the full config, to find the failing entry's key path in.
     """
+    check_value_types(cfg)
     try:
         yield
     except ConfigError:
