@@ -7,6 +7,8 @@ the one translation in :mod:`mmccr.config_errors`.
 """
 import argparse
 import glob
+import importlib.util
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -190,9 +192,9 @@ def test_new_module_under_losses_needs_no_other_edit(tmp_path):
         proc = subprocess.run([sys.executable, '-c', script], cwd=REPO,
                               capture_output=True, text=True, timeout=600)
     finally:
-        if osp.exists(path):
-            import os
-            os.remove(path)
+        for leftover in (path, importlib.util.cache_from_source(path)):
+            if osp.exists(leftover):
+                os.remove(leftover)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split()[-2:] == [f'mmccr.losses.{name.lower()}', '3.0']
 
