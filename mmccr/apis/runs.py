@@ -15,6 +15,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 from rich.progress import Progress
 
+from mmccr.config_errors import explain_build_errors
 from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.io import atomic_write_json
 
@@ -92,12 +93,13 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
-    runner = Runner.from_cfg(cfg)
-    if progress is not None:
-        runner.register_hook(RichProgressHook(progress, description),
-                             priority='LOWEST')
-    if cfg.get('train_cfg'):
-        runner.train()
-    metrics = runner.test()
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = Runner.from_cfg(cfg)
+        if progress is not None:
+            runner.register_hook(RichProgressHook(progress, description),
+                                 priority='LOWEST')
+        if cfg.get('train_cfg'):
+            runner.train()
+        metrics = runner.test()
     atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
     return metrics
