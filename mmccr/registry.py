@@ -4,8 +4,11 @@ Every registry below is a child of the mmengine root registry of the same
 name, so a config with ``default_scope='mmccr'`` finds mmccr's classes first
 and mmengine's built-ins (optimizers, hooks, samplers, ...) second. Each
 child names the subpackage that holds its implementations in ``locations``;
-mmengine imports those lazily on the first lookup, so registering a class
-is all it takes to make it available from a config.
+on the first lookup every module under that subpackage is imported (see
+:class:`MMCCRRegistry`), so a decorated class in a new file anywhere under
+it is all it takes to make it available from a config. Classes outside the
+mmccr source tree come in through the config's ``custom_imports`` (see
+``docs/adding_components.md``, "Out-of-tree components").
 
 ``PROMPT_LEARNERS``, ``LOSSES`` and ``CALIBRATORS`` have no parent: they are
 not looked up by the Runner but by :class:`mmccr.models.PromptClassifier`,
@@ -41,6 +44,8 @@ from mmengine.registry import (
 )
 from mmengine.registry import Registry
 
+from mmccr.utils.imports import import_package_modules
+
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
     'OPTIMIZERS', 'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS',
@@ -50,38 +55,58 @@ __all__ = [
     'INFERENCERS', 'PROMPT_LEARNERS', 'LOSSES', 'CALIBRATORS'
 ]
 
+
+
+class MMCCRRegistry(Registry):
+    """A registry that imports every module under its ``locations``.
+
+    mmengine imports only the location packages themselves; here the
+    modules inside them (recursively) are imported as well, so a new file
+    needs no import line in its package's ``__init__.py``.
+    """
+
+    def import_from_location(self) -> None:
+        """Import the location packages and every module below them."""
+        if self._imported:
+            return
+        super().import_from_location()
+        for location in self._locations:
+            import_package_modules(location)
+
+
 _ENGINE = ['mmccr.engine']
 
 #######################################################################
 #                            engine                                   #
 #######################################################################
 # Runners such as `Runner`.
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, locations=_ENGINE)
+RUNNERS = MMCCRRegistry(
+    'runner', parent=MMENGINE_RUNNERS, locations=_ENGINE)
 # Constructors that build runners.
-RUNNER_CONSTRUCTORS = Registry(
+RUNNER_CONSTRUCTORS = MMCCRRegistry(
     'runner constructor',
     parent=MMENGINE_RUNNER_CONSTRUCTORS,
     locations=_ENGINE)
 # Training, validation and test loops.
-LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=_ENGINE)
+LOOPS = MMCCRRegistry('loop', parent=MMENGINE_LOOPS, locations=_ENGINE)
 # Hooks such as `CheckpointHook` and mmccr's `TrainableCheckpointHook`.
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, locations=_ENGINE)
+HOOKS = MMCCRRegistry('hook', parent=MMENGINE_HOOKS, locations=_ENGINE)
 # Log processors that turn logged scalars into log lines.
-LOG_PROCESSORS = Registry(
+LOG_PROCESSORS = MMCCRRegistry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, locations=_ENGINE)
 # Optimizers such as `SGD`.
-OPTIMIZERS = Registry(
+OPTIMIZERS = MMCCRRegistry(
     'optimizer', parent=MMENGINE_OPTIMIZERS, locations=_ENGINE)
 # Optimizer wrappers such as `OptimWrapper` and `AmpOptimWrapper`.
-OPTIM_WRAPPERS = Registry(
+OPTIM_WRAPPERS = MMCCRRegistry(
     'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, locations=_ENGINE)
 # Constructors that build optimizer wrappers.
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
+OPTIM_WRAPPER_CONSTRUCTORS = MMCCRRegistry(
     'optimizer wrapper constructor',
     parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
     locations=_ENGINE)
 # Learning-rate and momentum schedulers.
-PARAM_SCHEDULERS = Registry(
+PARAM_SCHEDULERS = MMCCRRegistry(
     'parameter scheduler',
     parent=MMENGINE_PARAM_SCHEDULERS,
     locations=_ENGINE)
@@ -90,65 +115,66 @@ PARAM_SCHEDULERS = Registry(
 #                            datasets                                 #
 #######################################################################
 # Multi-label datasets such as `CocoMultiLabel`.
-DATASETS = Registry(
+DATASETS = MMCCRRegistry(
     'dataset', parent=MMENGINE_DATASETS, locations=['mmccr.datasets'])
 # Samplers such as `DefaultSampler`.
-DATA_SAMPLERS = Registry(
+DATA_SAMPLERS = MMCCRRegistry(
     'data sampler',
     parent=MMENGINE_DATA_SAMPLERS,
     locations=['mmccr.datasets'])
 # Data transforms such as `LoadImage` and `PackInputs`.
-TRANSFORMS = Registry(
+TRANSFORMS = MMCCRRegistry(
     'transform',
     parent=MMENGINE_TRANSFORMS,
     locations=['mmccr.datasets.transforms'])
 # Functions such as the collate functions.
-FUNCTIONS = Registry(
+FUNCTIONS = MMCCRRegistry(
     'function', parent=MMENGINE_FUNCTIONS, locations=['mmccr.datasets'])
 
 #######################################################################
 #                             models                                  #
 #######################################################################
 # Top-level models (`PromptClassifier`), backbones and data preprocessors.
-MODELS = Registry('model', parent=MMENGINE_MODELS, locations=['mmccr.models'])
+MODELS = MMCCRRegistry(
+    'model', parent=MMENGINE_MODELS, locations=['mmccr.models'])
 # Model wrappers such as the distributed wrappers.
-MODEL_WRAPPERS = Registry(
+MODEL_WRAPPERS = MMCCRRegistry(
     'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, locations=_ENGINE)
 # Weight initializers.
-WEIGHT_INITIALIZERS = Registry(
+WEIGHT_INITIALIZERS = MMCCRRegistry(
     'weight initializer',
     parent=MMENGINE_WEIGHT_INITIALIZERS,
     locations=['mmccr.models'])
 # Task-specific helpers.
-TASK_UTILS = Registry(
+TASK_UTILS = MMCCRRegistry(
     'task util', parent=MMENGINE_TASK_UTILS, locations=['mmccr.models'])
 # Prompt learners such as `CoOp` (built by the classifier, no parent).
-PROMPT_LEARNERS = Registry(
+PROMPT_LEARNERS = MMCCRRegistry(
     'prompt learner', locations=['mmccr.models.prompt_learners'])
 # Base losses such as `BCELoss` (built by the classifier, no parent).
-LOSSES = Registry('loss', locations=['mmccr.losses'])
+LOSSES = MMCCRRegistry('loss', locations=['mmccr.losses'])
 # Calibrators such as `CCR` (built by the classifier, no parent).
-CALIBRATORS = Registry('calibrator', locations=['mmccr.calibrators'])
+CALIBRATORS = MMCCRRegistry('calibrator', locations=['mmccr.calibrators'])
 
 #######################################################################
 #                           evaluation                                #
 #######################################################################
 # Metrics such as `MultiLabelRecognition` and `MultiLabelCalibration`.
-METRICS = Registry(
+METRICS = MMCCRRegistry(
     'metric', parent=MMENGINE_METRICS, locations=['mmccr.evaluation'])
 # Evaluators that run several metrics.
-EVALUATORS = Registry(
+EVALUATORS = MMCCRRegistry(
     'evaluator', parent=MMENGINE_EVALUATOR, locations=['mmccr.evaluation'])
 
 #######################################################################
 #                          visualization                              #
 #######################################################################
 # Visualizers.
-VISUALIZERS = Registry(
+VISUALIZERS = MMCCRRegistry(
     'visualizer', parent=MMENGINE_VISUALIZERS, locations=_ENGINE)
 # Visualization backends such as `LocalVisBackend`.
-VISBACKENDS = Registry(
+VISBACKENDS = MMCCRRegistry(
     'vis_backend', parent=MMENGINE_VISBACKENDS, locations=_ENGINE)
 # Inferencers.
-INFERENCERS = Registry(
+INFERENCERS = MMCCRRegistry(
     'inferencer', parent=MMENGINE_INFERENCERS, locations=['mmccr.models'])

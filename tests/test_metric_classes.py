@@ -166,3 +166,21 @@ def test_metrics_table_disambiguates_prefixes():
                            'calib/MCE_all': 0.3}, 'title')
     labels = list(table.columns[0]._cells)
     assert labels == ['calib/ECE', 'calib_prob/ECE', 'MCE']
+
+
+@pytest.mark.parametrize('metric', [
+    MultiLabelRecognition(items=('mAP', 'acc')),
+    MultiLabelCalibration(items=('ECE', ))
+])
+def test_metrics_refuse_non_finite_logits(metric):
+    """NaN / inf logits are refused with their count and the first one."""
+    logits = LOGITS.copy()
+    logits[2, 1] = np.nan
+    logits[3, 0] = np.inf
+    logits[3, 3] = np.nan
+    with pytest.raises(ValueError) as info:
+        evaluate(metric, logits=logits)
+    msg = str(info.value)
+    # 3 bad values in 2 of the 4 samples; row-major first: sample 2, class 1.
+    assert '3 non-finite logits (NaN or inf) in 2 of 4 samples' in msg
+    assert 'the first is sample 2 (dataset order), class 1 (b): nan' in msg

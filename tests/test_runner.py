@@ -149,12 +149,29 @@ def test_resume_reproduces_uninterrupted_run(tmp_path):
         assert resumed[key] == pytest.approx(full[key], rel=1e-6), key
 
 
+def unactivated_env(**env) -> dict:
+    """The environment of an unactivated virtual environment.
+
+    No folder with a ``torchrun`` executable stays on ``PATH``; the tools
+    get the interpreter running the tests through ``PYTHON``, as a user of
+    ``/path/.venv/bin/python`` without ``activate`` would pass it.
+    """
+    path = [
+        d for d in os.environ.get('PATH', '').split(os.pathsep)
+        if d and not osp.exists(osp.join(d, 'torchrun'))
+    ]
+    return {
+        **os.environ, 'PATH': os.pathsep.join(path),
+        'PYTHON': sys.executable, **env
+    }
+
+
 def run_tool(args, **env):
     """Run a repo tool in a fresh process; fail with its output."""
     proc = subprocess.run(
         args,
         cwd=REPO,
-        env={**os.environ, **env},
+        env=unactivated_env(**env),
         capture_output=True,
         text=True,
         timeout=600)
@@ -201,7 +218,7 @@ def test_tools_train_then_test(tmp_path):
     assert 'PIECE' in log and 'HM' in log
     assert 'Reference features for PIECE: ' in log
     # Named after the checkpoint and the config's calibrator (CCR).
-    configured = Config.fromfile(DEMO).model.calibrators
+    configured = load_config(DEMO).model.calibrators
     assert [c['type'] for c in configured] == ['CCR']
     report = json.loads(only(test_dir, 'epoch_2_test_CCR-*_results.json'))
     assert report['calibrators'] == [dict(c) for c in configured]

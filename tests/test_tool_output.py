@@ -182,7 +182,7 @@ def test_config_digest_ignores_locations_only():
     assert config_sha256(dict(reversed(list(cfg.to_dict().items())))) == \
         digest
     changed = Config.fromfile(TINY)
-    changed.merge_from_dict({'model.prompt_learner.n_ctx': 8})
+    changed.merge_from_dict({'model.learner.n_ctx': 8})
     assert config_sha256(changed) != digest
     two = [dict(type='DAC'), dict(type='TemperatureScaling')]
     assert calibrator_label(two) != calibrator_label(two[::-1])

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] [GPUS_PER_NODE=8] tools/slurm_train.sh PARTITION JOB CONFIG WORK_DIR [train.py options]
+# Environment: CPUS_PER_TASK (5), SRUN_ARGS (""), PYTHON (python): the
+# interpreter every task runs (e.g. PYTHON=/path/.venv/bin/python).
 set -x
 PARTITION=$1
 JOB_NAME=$2
@@ -20,4 +22,4 @@ srun -p "${PARTITION}" \
     --cpus-per-task="${CPUS_PER_TASK}" \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u tools/train.py "${CONFIG}" --work-dir="${WORK_DIR}" --launcher="slurm" ${PY_ARGS}
+    "${PYTHON:-python}" -u "$(dirname "$0")/train.py" "${CONFIG}" --work-dir="${WORK_DIR}" --launcher="slurm" ${PY_ARGS}

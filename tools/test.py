@@ -12,7 +12,8 @@ import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 
-from mmccr.engine import build_runner
+from mmccr.config_errors import explain_build_errors
+from mmccr.engine import build_runner, load_checkpoint_file
 from mmccr.utils.cli import (
     add_common_args,
     finish_config,
@@ -50,6 +51,11 @@ def get_parser() -> argparse.ArgumentParser:
         'or config files that define `calibrators`')
     parser.add_argument(
         '--amp', action='store_true', help='mixed-precision inference')
+    parser.add_argument(
+        '--ignore-reference-provenance',
+        action='store_true',
+        help='compute PIECE against this config\'s training split even if '
+        'the checkpoint was trained on another one')
     add_common_args(parser)
     return parser
 
@@ -76,10 +82,12 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     cfg.load_from = args.checkpoint
     if args.amp:
         cfg.test_cfg = dict(cfg.get('test_cfg') or {}, fp16=True)
-    if args.plot_dir:
-        for hook in cfg.get('custom_hooks', []):
-            if hook['type'] == 'EvaluationReportHook':
-                hook['plot_dir'] = args.plot_dir
+    for hook in cfg.get('custom_hooks', []):
+        if args.plot_dir and hook['type'] == 'EvaluationReportHook':
+            hook['plot_dir'] = args.plot_dir
+        if args.ignore_reference_provenance and \
+                hook['type'] == 'ReferenceFeaturesHook':
+            hook['check_provenance'] = False
     cfg = finish_config(cfg, args)  # composes cfg.model
     if args.calibrators:
         cfg.model.calibrators = load_calibrators(args.calibrators)
@@ -113,7 +121,7 @@ def check_checkpoint(model, path: str) -> None:
     """
     if not osp.isfile(path):
         return  # URLs and missing files are mmengine's to report
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    state = load_checkpoint_file(path)
     state = state.get('state_dict', state)
     model = model.module if is_model_wrapper(model) else model
     problems = [f'missing {key}' for key in model.state_dict()
@@ -132,13 +140,14 @@ def check_checkpoint(model, path: str) -> None:
 def main() -> None:
     args = parse_args(get_parser())
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg, show_progress(args),
-                          osp.splitext(osp.basename(args.config))[0])
-    if args.checkpoint is None:
-        check_needs_no_checkpoint(runner.model, args.config)
-    else:
-        check_checkpoint(runner.model, args.checkpoint)
-    metrics = runner.test()
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = build_runner(cfg, show_progress(args),
+                              osp.splitext(osp.basename(args.config))[0])
+        if args.checkpoint is None:
+            check_needs_no_checkpoint(runner.model, args.config)
+        else:
+            check_checkpoint(runner.model, args.checkpoint)
+        metrics = runner.test()
     if args.out and runner.rank == 0:
         atomic_write_json(args.out, metrics)
 

@@ -13,6 +13,7 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='ClassSetHook'),  # base classes to train, all to evaluate
     dict(type='SafeCheckpointHook'),  # weights_only-loadable checkpoints
+    dict(type='NonFiniteGuardHook'),  # stop on a NaN/inf loss or gradient
     dict(type='RandomStateHook'),  # exact resume of augmentation
     dict(type='ReferenceFeaturesHook'),  # training features for PIECE
     dict(type='CalibratorFitHook'),  # fit post-hoc calibrators (held out)

@@ -14,6 +14,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 from rich.progress import Progress
 
+from mmccr.config_errors import explain_build_errors
 from mmccr.engine import MMCCRRunner as Runner  # brief terminal log
 from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.config import finalize
@@ -94,12 +95,13 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
-    runner = Runner.from_cfg(cfg)
-    if progress is not None:
-        runner.register_hook(RichProgressHook(progress, description),
-                             priority='LOWEST')
-    if cfg.get('train_cfg'):
-        runner.train()
-    metrics = runner.test()
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = Runner.from_cfg(cfg)
+        if progress is not None:
+            runner.register_hook(RichProgressHook(progress, description),
+                                 priority='LOWEST')
+        if cfg.get('train_cfg'):
+            runner.train()
+        metrics = runner.test()
     atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
     return metrics

@@ -6,6 +6,7 @@ from .list_file import MultiLabelListDataset, read_class_names
 from .longtail import COCOLT, VOCLT
 from .nuswide import NUSWIDE, NUSWIDE_CLASSES
 from .openimages import OpenImagesV6
+from .seeding import SampleIndex, SeededSampler, seeded_random_state
 from .synthetic import SyntheticShapes
 from .toyworld import ToyWorld
 from .transforms import *  # noqa: F401,F403
@@ -14,7 +15,7 @@ from .voc import VOC2007, VOC_CLASSES
 __all__ = [
     'COCO_CLASSES', 'COCOLT', 'NUSWIDE', 'NUSWIDE_CLASSES', 'VOC2007',
     'VOC_CLASSES', 'VOCLT', 'CocoMultiLabel', 'MultiLabelDataset',
-    'MultiLabelListDataset', 'OpenImagesV6', 'SyntheticShapes', 'ToyWorld',
-    'base_new_split', 'frequency_groups', 'read_class_names',
-    'sample_few_shot'
+    'MultiLabelListDataset', 'OpenImagesV6', 'SampleIndex', 'SeededSampler',
+    'SyntheticShapes', 'ToyWorld', 'base_new_split', 'frequency_groups',
+    'read_class_names', 'sample_few_shot', 'seeded_random_state'
 ]

@@ -26,6 +26,7 @@ from .files import (
     read_lines,
     resolve,
 )
+from .seeding import SampleIndex, seeded_random_state
 
 _CLASS_SPLITS = ('all', 'base', 'new')
 
@@ -141,6 +142,18 @@ class MultiLabelDataset(BaseDataset):
             classes.
         """
         raise NotImplementedError
+
+    def __getitem__(self, idx: int) -> dict:
+        """The processed sample ``idx``.
+
+        An index from :class:`~mmccr.datasets.seeding.SeededSampler` runs
+        the pipeline with random streams seeded from (seed, epoch, index),
+        so augmentation does not depend on the worker process.
+        """
+        if isinstance(idx, SampleIndex):
+            with seeded_random_state(idx.seed, idx.epoch, int(idx)):
+                return super().__getitem__(int(idx))
+        return super().__getitem__(idx)
 
     # ------------------------------------------------------------------ #
     # loading                                                            #

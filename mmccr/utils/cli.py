@@ -8,6 +8,7 @@ from mmengine.config import Config, DictAction
 
 from .config import finalize
 from .dist import init_cpu_distributed
+from .imports import import_custom_modules
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -58,9 +59,14 @@ def set_work_dir(cfg: Config, args: argparse.Namespace) -> None:
 def finish_config(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply ``--cfg-options`` last, finalize the config
     (:func:`~mmccr.utils.config.finalize`), then start gloo for CPU
-    launches."""
+    launches.
+
+    ``custom_imports`` are imported again after the options are merged, so
+    that ``--cfg-options custom_imports.imports=[...]`` takes effect.
+    """
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    import_custom_modules(cfg.get('custom_imports'))
     finalize(cfg)
     if init_cpu_distributed(cfg.launcher):
         cfg.env_cfg.dist_cfg = dict(backend='gloo')

@@ -7,7 +7,14 @@ from typing import Any, Union
 
 
 def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename."""
+    """Write ``data`` to ``path`` through a temporary file and a rename.
+
+    A write that fails part-way (a full disk, a killed process) leaves the
+    previous ``path`` untouched; the temporary file is removed unless the
+    process was killed (it is then a hidden ``.tmp-*`` file beside
+    ``path``). The folder is synced after the rename, so the new file
+    survives a crash of the machine too.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
@@ -23,10 +30,26 @@ def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
+        _fsync_dir(folder)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _fsync_dir(folder: str) -> None:
+    """Persist a rename in ``folder`` (no-op where folders cannot be opened).
+    """
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems do not sync folders
+    finally:
+        os.close(fd)
 
 
 def _nan_to_none(obj: Any) -> Any:

@@ -17,7 +17,7 @@ train_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),  # exact resume
     collate_fn=dict(type='default_collate'),
     drop_last=True,  # CCR's batch statistics need full batches
     dataset=dict(

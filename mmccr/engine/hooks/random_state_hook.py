@@ -33,9 +33,11 @@ class RandomStateHook(Hook):
 
     At the end of each training epoch the generator states are recorded;
     validation may consume random numbers, so they are restored after it,
-    and saved in the checkpoint. A resumed run restores them too, so it
-    draws exactly the augmentations of an uninterrupted run (with
-    ``num_workers=0``; worker processes are re-seeded by mmengine).
+    and saved in the checkpoint. A resumed run restores them too, so the
+    main process's random draws match an uninterrupted run. Augmentation
+    itself is seeded per sample from (seed, epoch, index) by
+    :class:`~mmccr.datasets.seeding.SeededSampler`, so it is exact with
+    worker processes too.
     """
 
     priority = 'HIGH'

@@ -5,6 +5,7 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from mmccr.datasets.build import build_eval_dataset, training_loader_cfg
+from mmccr.engine.provenance import check_split_provenance, split_provenance
 from mmccr.registry import HOOKS
 
 from ..dataset_pass import dataset_pass
@@ -24,15 +25,36 @@ class ReferenceFeaturesHook(Hook):
     Without a training dataloader in the config, metrics fall back to the
     evaluation set itself.
 
+    Checkpoints record the training split (``meta['train_split']``, see
+    :mod:`mmccr.engine.provenance`); a loaded checkpoint's record is checked
+    against the set rebuilt from the config, which stops on a mismatch.
+
     Args:
         batch_size (int): batch size of the feature pass. Defaults to 64.
+        check_provenance (bool): stop when the rebuilt reference set is not
+            the loaded checkpoint's training split. Defaults to True.
     """
 
     priority = 'HIGH'
 
-    def __init__(self, batch_size: int = 64) -> None:
+    def __init__(self,
+                 batch_size: int = 64,
+                 check_provenance: bool = True) -> None:
         self.batch_size = batch_size
+        self.check_provenance = check_provenance
         self._cache = None
+        self._train_split = None  # provenance of the training split
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Record the training split in the checkpoint's meta."""
+        if self._train_split is None:
+            self._train_split = split_provenance(
+                runner.train_dataloader.dataset)
+        checkpoint.setdefault('meta', {})['train_split'] = self._train_split
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the loaded checkpoint's training split for the check."""
+        self._train_split = (checkpoint.get('meta') or {}).get('train_split')
 
     def before_val(self, runner) -> None:
         """Features for the validation metrics."""
@@ -60,6 +82,9 @@ class ReferenceFeaturesHook(Hook):
         if self._cache is not None:
             return self._cache
         dataset = build_eval_dataset(train_cfg['dataset'], eval_pipeline)
+        if self.check_provenance:
+            check_split_provenance(self._train_split,
+                                   split_provenance(dataset))
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         out = dataset_pass(

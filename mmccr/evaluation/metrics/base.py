@@ -79,8 +79,31 @@ class MultiLabelMetricBase(BaseMetric):
         """Named values computed on one group's columns."""
         return {}
 
+    def check_finite(self, results: List[dict]) -> None:
+        """Refuse to score non-finite logits (a diverged model).
+
+        NaN compares false with every threshold, so NaN logits would count
+        as "absent" and score a plausible accuracy; they are refused with
+        their count and the first one instead.
+        """
+        logits = np.stack([r['logits'] for r in results])  # (N, C)
+        bad = ~np.isfinite(logits)
+        if not bad.any():
+            return
+        row, col = np.argwhere(bad)[0]
+        names = (self.dataset_meta or {}).get('classes') or ()
+        name = f' ({names[col]})' if col < len(names) else ''
+        raise ValueError(
+            f'{type(self).__name__}: {int(bad.sum())} non-finite logits (NaN '
+            f'or inf) in {int(bad.any(axis=1).sum())} of {len(logits)} '
+            f'samples; the first is sample {row} (dataset order), class '
+            f'{col}{name}: {logits[row, col]}. Non-finite outputs cannot be '
+            'scored: the model diverged or the checkpoint is damaged (see '
+            'NonFiniteGuardHook in the training log).')
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Average per-class values over groups, add per-group values."""
+        self.check_finite(results)
         groups = self.class_groups()
         if not groups:  # no metainfo: every column is one group
             groups = {'all': list(range(len(results[0]['gt_label'])))}
