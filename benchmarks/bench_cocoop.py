@@ -15,11 +15,10 @@ Usage::
     python benchmarks/bench_cocoop.py [--repeats 3] [--batch 4] [--device cpu]
 """
 import argparse
-import statistics
-import time
 
 import torch
 import torch.nn.functional as F
+from timing import median_time
 
 from mmccr.datasets.coco import COCO_CLASSES
 from mmccr.models import CLIPBackbone, CoCoOp, Features
@@ -51,21 +50,6 @@ def train_step(fn, backbone, learner, pooled, labels):
     F.binary_cross_entropy_with_logits(logits, labels).backward()
     grads = torch.cat([p.grad.flatten() for p in learner.parameters()])
     return logits.detach(), grads
-
-
-def median_time(fn, repeats: int, device: str) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after a warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -12,10 +12,9 @@ Usage::
     python benchmarks/bench_text_encoder.py [--repeats 5] [--device cpu]
 """
 import argparse
-import statistics
-import time
 
 import torch
+from timing import median_time
 
 from mmccr.datasets.coco import COCO_CLASSES
 from mmccr.models import CLIPBackbone, CoOp
@@ -30,21 +29,6 @@ def step(backbone, learner, truncate: bool) -> torch.Tensor:
         prompts, tokens.token_ids, truncate=truncate)
     feats.pow(2).sum().backward()
     return feats.detach()
-
-
-def median_time(fn, repeats: int, device: str) -> float:
-    """Median wall time of ``fn()`` over ``repeats`` runs after a warm-up."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

@@ -5,14 +5,62 @@ class name, initialised from a phrase or at random, and runs the frozen
 text transformer on the assembled prompts. This module holds those two
 steps once.
 """
-from typing import Optional, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
 
-from .base import PromptTokens
+from .base import BasePromptLearner, PromptTokens
 
 _POSITIONS = ('end', 'middle', 'front')
+
+
+class ContextPromptLearner(BasePromptLearner):
+    """Base of learners with a learned context, unified or class-specific.
+
+    A class-specific context (CSC) has one context per training class, so
+    it needs ``num_classes``, predicts exactly that many classes, and has no
+    prompt for any other name (``can_encode_names`` is False).
+
+    Args:
+        class_specific (bool): one context per class.
+        num_classes (int, optional): number of classes for CSC.
+        logit_scale (float, optional): see :class:`BasePromptLearner`.
+        logit_bias (float, optional): see :class:`BasePromptLearner`.
+    """
+
+    def __init__(self,
+                 class_specific: bool = False,
+                 num_classes: Optional[int] = None,
+                 logit_scale: Optional[float] = None,
+                 logit_bias: Optional[float] = None) -> None:
+        super().__init__(logit_scale=logit_scale, logit_bias=logit_bias)
+        if class_specific and not num_classes:
+            raise ValueError(
+                f'{type(self).__name__}: class_specific=True needs '
+                'num_classes (the number of training classes): set '
+                'model.learner.num_classes in the config.')
+        self.num_classes = num_classes if class_specific else None
+
+    @property
+    def can_encode_names(self) -> bool:
+        """Only a unified context has a prompt for names it never saw."""
+        return self.num_classes is None
+
+    def set_classes(self,
+                    classnames: Sequence[str],
+                    backbone,
+                    base_classnames: Optional[Sequence[str]] = None) -> None:
+        """Check the class count of a class-specific context."""
+        if self.num_classes is not None and len(
+                classnames) != self.num_classes:
+            raise ValueError(
+                f'class-specific {type(self).__name__} was built for '
+                f'{self.num_classes} classes but asked to predict '
+                f'{len(classnames)}; a class-specific context cannot predict '
+                'classes it was not trained on (use class_specific=False for '
+                'base-to-new).')
+        super().set_classes(classnames, backbone, base_classnames)
 
 
 def check_position(position: str) -> str:

@@ -8,12 +8,17 @@ from torch import Tensor, nn
 
 from mmccr.registry import PROMPT_LEARNERS
 
-from .base import BasePromptLearner, Features, PromptTokens
-from .context import check_position, encode_prompts, init_context
+from .base import Features, PromptTokens
+from .context import (
+    ContextPromptLearner,
+    check_position,
+    encode_prompts,
+    init_context,
+)
 
 
 @PROMPT_LEARNERS.register_module()
-class CoOp(BasePromptLearner):
+class CoOp(ContextPromptLearner):
     """Context Optimization.
 
     Prompts are ``[SOT] ctx_1 ... ctx_n {class name} . [EOT]``, with the
@@ -50,36 +55,19 @@ class CoOp(BasePromptLearner):
                  init_std: float = 0.02,
                  logit_scale: Optional[float] = None,
                  logit_bias: Optional[float] = None) -> None:
-        super().__init__(logit_scale=logit_scale, logit_bias=logit_bias)
-        if class_specific and not num_classes:
-            raise ValueError(
-                'class_specific=True needs num_classes (the number of '
-                'training classes): set '
-                'model.learner.num_classes in the config.')
+        super().__init__(class_specific, num_classes, logit_scale,
+                         logit_bias)
         self.class_token_position = check_position(class_token_position)
-        self.num_classes = num_classes if class_specific else None
         self.n_ctx, init = init_context(backbone, n_ctx, ctx_init,
                                         self.num_classes, init_std)
         self.ctx = nn.Parameter(init)
         self.tokens: Optional[PromptTokens] = None
-
-    @property
-    def can_encode_names(self) -> bool:
-        """Only a unified context has a prompt for names it never saw."""
-        return self.num_classes is None
 
     def set_classes(self,
                     classnames: Sequence[str],
                     backbone,
                     base_classnames: Optional[Sequence[str]] = None) -> None:
         """Rebuild the frozen prompt tokens for ``classnames``."""
-        if self.num_classes is not None and len(
-                classnames) != self.num_classes:
-            raise ValueError(
-                f'class-specific CoOp was built for {self.num_classes} '
-                f'classes but asked to predict {len(classnames)}; a '
-                'class-specific context cannot predict classes it was not '
-                'trained on (use class_specific=False for base-to-new).')
         super().set_classes(classnames, backbone, base_classnames)
         self.tokens = self.make_tokens(backbone, classnames)
 

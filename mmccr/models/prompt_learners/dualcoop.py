@@ -12,12 +12,12 @@ from torch import Tensor, nn
 
 from mmccr.registry import PROMPT_LEARNERS
 
-from .base import BasePromptLearner, Features, LearnerOutput, PromptTokens
-from .context import encode_prompts, init_context
+from .base import Features, LearnerOutput, PromptTokens
+from .context import ContextPromptLearner, encode_prompts, init_context
 
 
 @PROMPT_LEARNERS.register_module()
-class DualCoOp(BasePromptLearner):
+class DualCoOp(ContextPromptLearner):
     """Dual context optimisation with class-specific region aggregation.
 
     Each class has a positive and a negative prompt (``[SOT | ctx± | name .
@@ -64,12 +64,8 @@ class DualCoOp(BasePromptLearner):
                  init_std: float = 0.02,
                  logit_scale: Optional[float] = None) -> None:
         # A bias would cancel in z+ − z−; none is taken.
-        super().__init__(logit_scale=logit_scale, logit_bias=0.)
-        if class_specific and not num_classes:
-            raise ValueError(
-                'class_specific=True needs num_classes: set '
-                'model.learner.num_classes in the config.')
-        self.num_classes = num_classes if class_specific else None
+        super().__init__(class_specific, num_classes, logit_scale,
+                         logit_bias=0.)
         n_pos, pos = init_context(backbone, n_ctx, ctx_init_pos,
                                   self.num_classes, init_std)
         n_neg, neg = init_context(backbone, n_ctx, ctx_init_neg,
@@ -86,21 +82,11 @@ class DualCoOp(BasePromptLearner):
         self.include_global = include_global
         self.tokens: Optional[PromptTokens] = None
 
-    @property
-    def can_encode_names(self) -> bool:
-        """Only a unified positive context has a prompt for any name."""
-        return self.num_classes is None
-
     def set_classes(self,
                     classnames: Sequence[str],
                     backbone,
                     base_classnames: Optional[Sequence[str]] = None) -> None:
         """Tokens of the names, twice: negative prompts, then positive."""
-        if self.num_classes is not None and len(
-                classnames) != self.num_classes:
-            raise ValueError(
-                f'class-specific DualCoOp was built for {self.num_classes} '
-                f'classes but asked to predict {len(classnames)}.')
         super().set_classes(classnames, backbone, base_classnames)
         self.tokens = PromptTokens(backbone, list(classnames) * 2,
                                    self.n_ctx).to(self.ctx_pos.device)
