@@ -10,19 +10,21 @@ from mmengine.logging import print_log
 from rich.console import Console
 from rich.table import Table
 
+from mmccr.evaluation.conventions import evaluator_conventions, item_label
 from mmccr.registry import HOOKS
 from mmccr.utils.io import atomic_write_json
 
 #: Column order of the table; other groups follow.
-GROUP_ORDER = ('all', 'base', 'new', 'HM', 'head', 'medium', 'tail')
+GROUP_ORDER = ('all', 'base', 'new', 'HM', 'Avg', 'head', 'medium', 'tail')
 
 
 def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     """A rich table: one row per metric, one column per class group.
 
     Keys ``prefix/name_group`` become row ``name`` (``prefix/name`` when
-    two metrics report the same name) and column ``group``; values are
-    shown ×100 (the paper's ×10⁻²).
+    two metrics report the same name; ambiguous names such as ``acc`` are
+    labelled by :func:`~mmccr.evaluation.conventions.item_label`) and
+    column ``group``; values are shown ×100 (the paper's ×10⁻²).
     """
     parsed: Dict[tuple, Dict[str, float]] = {}
     for key, value in metrics.items():
@@ -31,7 +33,8 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
         if name:
             parsed.setdefault((prefix, name), {})[group] = value
     names = [name for _, name in parsed]
-    rows = {(name if names.count(name) == 1 else f'{prefix}/{name}'): values
+    rows = {(item_label(name) if names.count(name) == 1 else
+             f'{prefix}/{item_label(name)}'): values
             for (prefix, name), values in parsed.items()}
     groups = [g for g in GROUP_ORDER if any(g in r for r in rows.values())]
     groups += sorted({g for r in rows.values() for g in r} - set(groups))
@@ -51,7 +54,9 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
 class EvaluationReportHook(Hook):
     """After each evaluation: print a table, write JSON, draw diagrams.
 
-    * a rich table of every metric × class group (×10⁻²) in the log;
+    * a rich table of every metric × class group (×10⁻²) in the log, with
+      the evaluator's conventions (and a preset's note) under it, and a
+      warning for every degenerate class group the metrics found;
     * a JSON with the metrics, class names, groups, per-class values and
       reliability statistics, next to the checkpoint (atomic write):
       ``epoch_N_val_results.json`` beside ``epoch_N.pth`` during training,
@@ -87,8 +92,11 @@ class EvaluationReportHook(Hook):
         if not metrics or not is_main_process():
             return
         console = Console(file=io.StringIO(), width=120, force_terminal=False)
-        console.print(
-            metrics_table(metrics, f'{name}: {runner.experiment_name}'))
+        conventions = evaluator_conventions(loop.evaluator.metrics)
+        table = metrics_table(metrics, f'{name}: {runner.experiment_name}')
+        table.caption = '\n'.join(conventions) or None
+        table.caption_justify = 'left'
+        console.print(table)
         print_log('\n' + console.file.getvalue(), logger='current')
         meta = loop.dataloader.dataset.metainfo
         results = dict(
@@ -96,15 +104,20 @@ class EvaluationReportHook(Hook):
             classes=meta.get('classes'),
             groups=meta.get('groups'),
             per_class={},
+            conventions=conventions,
+            warnings=[],
             checkpoint=runner._load_from if name.endswith('test') else None)
         for metric in loop.evaluator.metrics:
             details = getattr(metric, 'details', {})
+            results['warnings'] += details.get('warnings', [])
             results['per_class'].update({
                 f'{metric.prefix}/{name}': values
                 for name, values in details.get('per_class', {}).items()
             })
             if 'reliability' in details:  # the first calibration metric's
                 results.setdefault('reliability', details['reliability'])
+        for warning in results['warnings']:
+            print_log(warning, logger='current', level=logging.WARNING)
         try:
             atomic_write_json(path, results)
         except OSError as err:  # e.g. a read-only checkpoint folder
