@@ -6,7 +6,7 @@ confidences in a batch with the cosine similarities of the frozen
 zero-shot class text embeddings:
 ``L = L_base + lambda * ||corr(C_pred) - Sigma_text||_F^2``.
 """
-from typing import Dict
+from typing import Dict, Tuple
 
 import torch
 from torch import Tensor
@@ -61,11 +61,35 @@ def predicted_correlation(probs: Tensor,
     Returns:
         Tensor: correlation matrix ``(C, C)``.
     """
-    if pairs not in _PAIRS:
-        raise ValueError(f'pairs must be one of {_PAIRS}, got {pairs!r}')
     if normalise not in _NORMALISE:
         raise ValueError(f'normalise must be one of {_NORMALISE}, got '
                          f'{normalise!r}')
+    cov, var_i, var_j = pair_statistics(probs, labels, pairs)
+    if normalise == 'diagonal':
+        diag = torch.diagonal(cov)  # C_ii = var over S_ii
+        return cov / (torch.sqrt(diag + eps)[:, None] *
+                      torch.sqrt(diag + eps)[None])
+    return cov / (torch.sqrt(var_i + eps) * torch.sqrt(var_j + eps))
+
+
+def pair_statistics(probs: Tensor, labels: Tensor,
+                    pairs: str = 'joint_negative') -> Tuple[Tensor, ...]:
+    r"""Covariance and variances of every class pair over :math:`S_{ij}`.
+
+    Args:
+        probs (Tensor): confidences ``(B, C)``; float64 stays float64,
+            other dtypes are computed in float32.
+        labels (Tensor): labels in {1, 0, -1} ``(B, C)``.
+        pairs (str): ``'joint_negative'`` or ``'all'`` (see
+            :func:`predicted_correlation`).
+
+    Returns:
+        tuple: ``cov``, ``var_i`` (of class i over :math:`S_{ij}`) and
+        ``var_j`` (of class j over :math:`S_{ij}`), each ``(C, C)``,
+        population statistics, 0 for an empty :math:`S_{ij}`.
+    """
+    if pairs not in _PAIRS:
+        raise ValueError(f'pairs must be one of {_PAIRS}, got {pairs!r}')
     if probs.dtype != torch.float64:
         probs = probs.float()
     if pairs == 'all':
@@ -82,13 +106,7 @@ def predicted_correlation(probs: Tensor,
     d_i = (p_i - mean_i) * w
     d_j = (p_j - mean_j) * w
     cov = (d_i * d_j).sum(0) / n
-    if normalise == 'diagonal':
-        diag = torch.diagonal(cov)  # C_ii = var over S_ii
-        return cov / (torch.sqrt(diag + eps)[:, None] *
-                      torch.sqrt(diag + eps)[None])
-    var_i = (d_i * d_i).sum(0) / n
-    var_j = (d_j * d_j).sum(0) / n
-    return cov / (torch.sqrt(var_i + eps) * torch.sqrt(var_j + eps))
+    return cov, (d_i * d_i).sum(0) / n, (d_j * d_j).sum(0) / n
 
 
 def ccr_loss(probs: Tensor,
