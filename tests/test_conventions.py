@@ -366,3 +366,21 @@ def test_report_hook_writes_conventions_and_warnings(tmp_path):
     # every pair positive (z = 3), 1 label in 4: degenerate everywhere
     assert any("'all'" in w and 'predicted positive' in w
                for w in report['warnings'])
+
+
+def test_softmax_reliability_uses_the_softmax_over_all_classes():
+    """A group's reliability statistics slice the softmax over every
+    evaluated class (as its errors do), not a softmax over the group."""
+    from mmccr.evaluation.functional import reliability_bins
+    rng = np.random.default_rng(7)
+    logits = rng.normal(0, 2, (30, 4))
+    labels = (rng.random((30, 4)) < 0.3).astype(int)
+    metric = MultiLabelCalibration(items=('ECE', ), mapping='softmax')
+    evaluate(metric, logits, labels, dict(base=[0, 1], new=[2, 3]))
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    p = (e / e.sum(1, keepdims=True))[:, :2]  # base columns of the softmax
+    conf = np.maximum(p, 1 - p).ravel()
+    correct = ((p >= 0.5) == (labels[:, :2] == 1)).astype(float).ravel()
+    want = reliability_bins(conf, correct, 10)
+    got = metric.details['reliability']['groups']['base']
+    assert got['count'] == [int(c) for c in want['count']]

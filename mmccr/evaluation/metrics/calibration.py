@@ -1,5 +1,5 @@
 """Calibration metrics: ECE, ACE, MCE and PIECE per class group."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -21,11 +21,7 @@ from ..functional import (
 )
 from ..functional.binning import check_bins
 from ..functional.calibration import ACE_VARIANTS, MODES
-from ..functional.mapping import (
-    MAPPINGS,
-    class_probabilities,
-    platt_cv_logits,
-)
+from ..functional.mapping import MAPPINGS, class_probabilities
 from ..functional.utils import check_pair
 from .base import MultiLabelMetricBase
 
@@ -219,35 +215,44 @@ class MultiLabelCalibration(MultiLabelMetricBase):
                            ace_variant=self.ace_variant, proximity=prox,
                            n_prox_bins=self.n_prox_bins)
 
-    def _group_pairs(self, logits: np.ndarray, targets: np.ndarray,
-                     mapping: str
-                     ) -> Tuple[np.ndarray, np.ndarray, Optional[float]]:
-        """Included confidences and correctness of one group's columns,
-        and the share of its known pairs decided positive (None under
-        ``'dac'``)."""
-        if mapping == 'dac':
-            conf, correct, include = top1_pairs(logits, targets)
-            return conf[include], correct[include], None
+    def _pair_table(self, logits: np.ndarray, targets: np.ndarray
+                    ) -> Callable[[List[int]], Tuple[np.ndarray, np.ndarray,
+                                                     Optional[float]]]:
+        """A function of a group's columns: its included confidences and
+        correctness, and the share of its known pairs decided positive
+        (None under ``'dac'``).
+
+        Per-class mappings are computed once on all classes (a softmax
+        runs over every evaluated class, Platt scaling is fitted on all of
+        them, as for the errors); ``'dac'`` works on the group's columns.
+        """
+        if self.mapping == 'dac':
+            def top1(members):
+                conf, correct, include = top1_pairs(logits[:, members],
+                                                    targets[:, members])
+                return conf[include], correct[include], None
+            return top1
         conf, correct, include = confidence_and_correct(
-            logits, targets, self.mode, mapping)
+            logits, targets, self.mode, self.mapping)
+        _, _, decision = class_probabilities(logits, targets, self.mapping)
         known = targets >= 0
-        _, _, decision = class_probabilities(logits, targets, mapping)
-        share = float(decision[known].mean()) if known.any() else None
-        return conf[include], correct[include], share
+
+        def per_class(members):
+            keep, seen = include[:, members], known[:, members]
+            share = float(decision[:, members][seen].mean()) \
+                if seen.any() else None
+            return conf[:, members][keep], correct[:, members][keep], share
+        return per_class
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Errors per group; :attr:`details` gains reliability statistics
         and degenerate-group warnings."""
         metrics = super().compute_metrics(results)
-        logits, targets = check_pair(*self.stack(results))
-        mapping = self.mapping
-        if mapping == 'platt_cv':  # fitted once on all classes, as above
-            logits, mapping = platt_cv_logits(logits, targets), 'sigmoid'
+        pairs_of = self._pair_table(*check_pair(*self.stack(results)))
         per_class_ece = self.details['per_class'].get('ECE')
         groups, warnings = {}, []
         for group, members in self.class_groups().items():
-            conf, correct, share = self._group_pairs(
-                logits[:, members], targets[:, members], mapping)
+            conf, correct, share = pairs_of(members)
             stats = reliability_bins(conf, correct, self.n_bins)
             stats = {k: np.asarray(v, dtype=np.float64) for k, v in
                      stats.items()}
