@@ -15,6 +15,7 @@ from typing import List
 
 from mmengine.config import DictAction
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -110,10 +111,12 @@ def main() -> None:
     notes = shared_conventions(conventions)
     seeds = ', '.join(map(str, args.seeds))
     table = Table(title=f'×10⁻², seeds {seeds}',
-                  caption='\n'.join(notes) or None, caption_justify='left')
+                  caption=escape('\n'.join(notes)) or None,
+                  caption_justify='left')
     table.add_column('Method')
     for metric, group in table_columns(args.metrics, args.groups):
-        table.add_column(f'{item_label(metric)} {group}', justify='right')
+        table.add_column(escape(f'{item_label(metric)} {group}'),
+                         justify='right')
     for method, cells in cell_text(rows, args.metrics, args.groups).items():
         table.add_row(method, *cells)
     console.print(table)

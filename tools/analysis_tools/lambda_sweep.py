@@ -180,7 +180,7 @@ def main() -> None:
         console.print(
             f"{row['method']:>8} λ={row['lam']:<8g} " + '  '.join(
                 f"{label} {100 * row[f'{label}_mean']:.2f}"
-                for label in KEYS))
+                for label in KEYS), markup=False)
     console.print(f'λ with the lowest base ECE on val: {chosen}')
     atomic_write_bytes(osp.join(args.work_dir, 'sweep.csv'),
                        to_csv(rows).encode('utf-8'))

@@ -8,6 +8,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mmccr.evaluation.conventions import evaluator_conventions, item_label
@@ -43,7 +44,7 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     for group in groups:
         table.add_column(group, justify='right')
     for name, values in rows.items():
-        table.add_row(name, *[
+        table.add_row(escape(name), *[
             f'{100 * values[g]:.2f}' if values.get(g) is not None and
             values[g] == values[g] else '–' for g in groups
         ])
@@ -94,7 +95,7 @@ class EvaluationReportHook(Hook):
         console = Console(file=io.StringIO(), width=120, force_terminal=False)
         conventions = evaluator_conventions(loop.evaluator.metrics)
         table = metrics_table(metrics, f'{name}: {runner.experiment_name}')
-        table.caption = '\n'.join(conventions) or None
+        table.caption = escape('\n'.join(conventions)) or None
         table.caption_justify = 'left'
         console.print(table)
         print_log('\n' + console.file.getvalue(), logger='current')

@@ -171,6 +171,12 @@ class CLIPBackbone(nn.Module):
         return float(self.clip.logit_scale.exp())
 
     @property
+    def logit_bias(self) -> Optional[float]:
+        """The learned logit bias of SigLIP-style models, None without one."""
+        bias = getattr(self.clip, 'logit_bias', None)
+        return None if bias is None else float(bias.item())
+
+    @property
     def embed_dim(self) -> int:
         """Width of the joint image-text space, e.g. 512 for ViT-B/16."""
         return self.clip.text_projection.shape[-1] if isinstance(
