@@ -584,9 +584,13 @@ def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
     groups = ['base', 'new', 'HM']
     header = ['Method'] + [f'{m} {g}' for m in ('ECE', 'ACE', 'MCE', 'PIECE')
                            for g in groups]
-    lines = (work / 'comparison.md').read_text().splitlines()
+    text = (work / 'comparison.md').read_text().splitlines()
+    lines = [line for line in text if line.startswith('|')]
     assert lines[0] == '| ' + ' | '.join(header) + ' |'
     assert len(lines) == 4
+    # the conventions follow the table (issue 17)
+    assert any(line.startswith('- calib: p = sigmoid(logit); mode binary')
+               for line in text)
     for line, name in zip(lines[2:], names, strict=True):
         cells = [f'{100 * metrics[name][f"calib/{m}_{g}"]:.2f}'
                  for m in ('ECE', 'ACE', 'MCE', 'PIECE') for g in groups]
@@ -605,7 +609,7 @@ def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     for name in names:
         assert f'read {work / name / "seed1" / "results.json"}' in out
-    assert (work / 'comparison.md').read_text().splitlines() == lines
+    assert (work / 'comparison.md').read_text().splitlines() == text
 
 
 def test_fitted_state_of_other_weights_is_not_reused(tmp_path):

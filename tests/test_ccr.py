@@ -27,12 +27,15 @@ class ZeroShotStub:
         return self.feats
 
 
-def loop_correlation(probs, labels, pairs='joint_negative', eps=EPS):
+def loop_correlation(probs, labels, pairs='joint_negative', eps=EPS,
+                     normalise='pairwise'):
     """Plain-Python C~_ij over S_ij with population statistics.
 
     S_ij holds the samples where both labels are 0 (``'joint_negative'``)
     or every sample (``'all'``); eps sits inside both square roots and an
-    empty S_ij gives 0.
+    empty S_ij gives 0. ``normalise='pairwise'`` divides by the variances
+    over S_ij, ``'diagonal'`` (Eq. 9 literally) by the variance of each
+    class over its own S_ii.
     """
     p = probs.tolist()
     y = labels.tolist()
@@ -48,10 +51,23 @@ def loop_correlation(probs, labels, pairs='joint_negative', eps=EPS):
             mi = sum(p[b][i] for b in s) / n
             mj = sum(p[b][j] for b in s) / n
             cov = sum((p[b][i] - mi) * (p[b][j] - mj) for b in s) / n
-            vi = sum((p[b][i] - mi) ** 2 for b in s) / n
-            vj = sum((p[b][j] - mj) ** 2 for b in s) / n
+            if normalise == 'diagonal':
+                vi, vj = own_variance(p, y, i, pairs), own_variance(p, y, j,
+                                                                     pairs)
+            else:
+                vi = sum((p[b][i] - mi) ** 2 for b in s) / n
+                vj = sum((p[b][j] - mj) ** 2 for b in s) / n
             out[i][j] = cov / (math.sqrt(vi + eps) * math.sqrt(vj + eps))
     return torch.tensor(out, dtype=torch.float64)
+
+
+def own_variance(p, y, i, pairs):
+    """Variance of class i over S_ii (its negatives, or every sample)."""
+    s = [b for b in range(len(p)) if pairs == 'all' or y[b][i] == 0]
+    if not s:
+        return 0.0
+    mean = sum(p[b][i] for b in s) / len(s)
+    return sum((p[b][i] - mean) ** 2 for b in s) / len(s)
 
 
 def loop_loss(probs, labels, target, pairs, reduction):
@@ -367,3 +383,66 @@ def test_ccr_gradient_reaches_only_the_prompt(make_tiny_classifier_cfg):
     assert all(p.grad is None for p in backbone.parameters())
     assert [n for n, p in model.named_parameters()
             if p.requires_grad] == ['learner.ctx']
+
+
+# ------------------------------------------- normalise and float64 options
+
+
+@pytest.mark.parametrize('pairs', ['joint_negative', 'all'])
+@pytest.mark.parametrize('seed', [3, 4])
+def test_diagonal_normalisation_matches_loop_of_eq9(pairs, seed):
+    """'diagonal': cov over S_ij divided by sqrt(C_ii + eps) sqrt(C_jj +
+    eps), C_ii the variance over S_ii, as a plain loop computes it."""
+    probs, labels = random_batch(seed, batch=9, num=5)
+    corr = predicted_correlation(probs, labels, pairs=pairs, eps=EPS,
+                                 normalise='diagonal')
+    expected = loop_correlation(probs, labels, pairs, normalise='diagonal')
+    assert torch.allclose(corr, expected, atol=1e-10)
+
+
+def test_diagonal_equals_pairwise_when_every_sample_counts():
+    """With pairs='all' every S_ij is the whole batch: the two agree."""
+    probs, labels = random_batch(5)
+    pairwise = predicted_correlation(probs, labels, 'all')
+    diagonal = predicted_correlation(probs, labels, 'all',
+                                     normalise='diagonal')
+    assert torch.allclose(pairwise, diagonal, atol=1e-12)
+    # ... but not on joint negatives, where S_ij is smaller than S_ii
+    assert not torch.allclose(
+        predicted_correlation(probs, labels),
+        predicted_correlation(probs, labels, normalise='diagonal'))
+
+
+def test_float64_option_keeps_saturated_confidences_apart():
+    """Logits of 15-20 round to a few float32 values of sigma; float64
+    keeps them apart, and the loss follows the float64 loop."""
+    gen = torch.Generator().manual_seed(7)
+    logits = (15 + 5 * torch.rand(8, 3, generator=gen,
+                                 dtype=torch.float64))
+    labels = torch.zeros(8, 3, dtype=torch.long)
+    _, feats = random_text_sim(8, num=3)
+    model = ZeroShotStub(['a', 'b', 'c'], feats.float())
+    losses = {}
+    for float64 in (False, True):
+        ccr = CCR(loss_weight=1.0, eps=1e-14, float64=float64)
+        ccr.set_classes(model)
+        losses[float64] = ccr.loss(logits.float(), labels, model)['loss_ccr']
+    text_sim = (feats.float() @ feats.float().t()).double()
+    exact = loop_loss_eps(torch.sigmoid(logits.float().double()), labels,
+                          text_sim, 1e-14)
+    assert losses[True].item() == pytest.approx(exact, rel=1e-5)
+    # float32 sigma collapses them: a loss several per cent off
+    assert abs(losses[False].item() - exact) > 0.03 * exact
+
+
+def loop_loss_eps(probs, labels, target, eps):
+    corr = loop_correlation(probs, labels, 'joint_negative', eps)
+    return float(((corr - target) ** 2).sum())
+
+
+def test_ccr_rejects_unknown_normalise():
+    with pytest.raises(ValueError, match='diagonl'):
+        CCR(normalise='diagonl')
+    with pytest.raises(ValueError, match='diagonl'):
+        predicted_correlation(torch.rand(3, 2), torch.zeros(3, 2),
+                              normalise='diagonl')

@@ -80,11 +80,17 @@ def test_demo_writes_tables_results_and_diagrams(demo_run):
     work, configs, names = demo_run
     for group, chosen in (('zero_shot', configs[:1]),
                           ('trained', configs[1:])):
-        table = (work / group / 'comparison.md').read_text().splitlines()
+        text = (work / group / 'comparison.md').read_text().splitlines()
+        table = [line for line in text if line.startswith('|')]
         assert len(table) == 2 + len(chosen)
         header = [c.strip() for c in table[0].strip('|').split('|')]
         assert header[:4] == ['Method', 'mAP base', 'mAP new', 'mAP HM']
         assert 'Gap base' in header and 'Gap HM' not in header
+        assert 'acc[Hamming] base' in header  # the accuracy form is named
+        # the conventions are listed under the table
+        notes = [line for line in text if line.startswith('- ')]
+        assert any('mode binary' in n and 'sigmoid' in n for n in notes)
+        assert any(n.startswith('- HM = harmonic mean') for n in notes)
         for config in chosen:
             stem = osp.splitext(osp.basename(config))[0]
             run = work / group / stem / 'seed1'

@@ -52,3 +52,58 @@ def test_bad_arguments_are_named(capsys):
     with pytest.raises(SystemExit):
         tool('tools/toyworld/pretrain_clip.py', '--steps', 0)
     assert '--steps must be >= 1, got 0' in capsys.readouterr().err
+
+
+SIGLIP_CONFIG = osp.join(REPO, 'mmccr', 'models', 'backbones', 'toyclip',
+                         'ToyCLIP-Sigmoid.json')
+
+
+def test_coverage_targets_by_hand():
+    # image 0 shows {a, b}, image 1 {b}, image 2 {c}; caption j names the
+    # objects of scene j: entry (i, j) = share of caption j true of image i.
+    labels = torch.tensor([[1, 1, 0], [0, 1, 0], [0, 0, 1]])
+    expected = torch.tensor([[1., 1., 0.], [0.5, 1., 0.], [0., 0., 1.]])
+    torch.testing.assert_close(pretrain_clip.coverage_targets(labels),
+                               expected)
+
+
+def test_siglip_loss_against_a_loop_of_binary_cross_entropies():
+    gen = torch.Generator().manual_seed(1)
+    image = torch.randn(3, 5, generator=gen)
+    text = torch.randn(3, 5, generator=gen)
+    labels = torch.tensor([[1, 1, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]])
+    scale, bias = torch.tensor(math.log(7.)), torch.tensor(-2.5)
+    objects = [set(torch.nonzero(row).flatten().tolist()) for row in labels]
+    total = 0.
+    for i in range(3):
+        for j in range(3):
+            cos = F.cosine_similarity(image[i], text[j], dim=0)
+            p = torch.sigmoid(7 * cos - 2.5)
+            t = len(objects[i] & objects[j]) / len(objects[j])
+            total += -(t * torch.log(p) + (1 - t) * torch.log(1 - p))
+    torch.testing.assert_close(
+        pretrain_clip.siglip_loss(image, text, scale, bias, labels),
+        total / 3)
+
+
+def test_siglip_run_learns_a_bias_and_reports_ece(tmp_path, capsys):
+    out = tmp_path / 'tiny_siglip.safetensors'
+    tool('tools/toyworld/pretrain_clip.py', '--images', 64, '--steps', 2,
+         '--batch-size', 32, '--eval-images', 40, '--threads', 1, '--loss',
+         'siglip', '--model-config', SIGLIP_CONFIG, '--out', out)
+    text = capsys.readouterr().out
+    assert 'binary-mode ECE x100' in text
+    from safetensors.torch import load_file
+    state = load_file(str(out))
+    assert state['logit_bias'].dtype == torch.float16
+    # two AdamW steps at the warm-up learning rate move it off -10
+    assert state['logit_bias'].float().item() != -10.0
+
+
+def test_siglip_needs_a_config_with_a_bias(capsys):
+    from mmccr.models.backbones.toyclip import TOYCLIP_CONFIG
+    with pytest.raises(SystemExit):
+        tool('tools/toyworld/pretrain_clip.py', '--images', 64, '--steps', 1,
+             '--batch-size', 32, '--loss', 'siglip', '--model-config',
+             TOYCLIP_CONFIG)
+    assert 'init_logit_bias' in capsys.readouterr().err

@@ -2,12 +2,17 @@
 
 Rows are methods; columns are every (metric, group) pair, e.g. ECE on
 Base / New / HM. With several seeds a cell is ``mean ± std`` (sample
-standard deviation).
+standard deviation). Items are labelled by
+:func:`~mmccr.evaluation.conventions.item_label` (``acc`` becomes
+``acc[Hamming]``), and the Markdown form lists the conventions under the
+table.
 """
 import csv
 import io
 import math
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .conventions import item_label
 
 Runs = Mapping[str, Sequence[Mapping[str, float]]]
 
@@ -93,20 +98,19 @@ def _cell(mean: float, std: float, n: int, digits: int) -> str:
     return text + (f' ± {std:.{digits}f}' if n > 1 else '')
 
 
-def _label(name: str) -> str:
-    return name.split('/')[-1]
-
-
 def to_markdown(rows: List[dict], metrics: Sequence[str],
-                groups: Sequence[str], digits: int = 2) -> str:
-    """The table as GitHub Markdown."""
+                groups: Sequence[str], digits: int = 2,
+                notes: Sequence[str] = ()) -> str:
+    """The table as GitHub Markdown, then ``notes`` as a list under it."""
     columns = table_columns(metrics, groups)
-    header = ['Method'] + [f'{_label(m)} {g}' for m, g in columns]
+    header = ['Method'] + [f'{item_label(m)} {g}' for m, g in columns]
     lines = ['| ' + ' | '.join(header) + ' |',
              '|' + '---|' + '---:|' * (len(header) - 1)]
     for row in rows:
         cells = [_cell(*row['cells'][c], digits) for c in columns]
         lines.append('| ' + ' | '.join([row['method']] + cells) + ' |')
+    if notes:
+        lines += [''] + [f'- {note}' for note in notes]
     return '\n'.join(lines) + '\n'
 
 
@@ -118,7 +122,8 @@ def to_csv(rows: List[dict], metrics: Sequence[str],
     columns = table_columns(metrics, groups)
     header = ['method', 'runs']
     for m, g in columns:
-        header += [f'{_label(m)}_{g}_mean', f'{_label(m)}_{g}_std']
+        bare = m.split('/')[-1]  # machine-readable: the metric key's name
+        header += [f'{bare}_{g}_mean', f'{bare}_{g}_std']
     writer.writerow(header)
     for row in rows:
         values: List[object] = [row['method']]

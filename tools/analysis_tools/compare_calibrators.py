@@ -5,8 +5,9 @@
 Each config (e.g. one learner × several calibrators on one dataset) is
 trained, when it trains, and tested, once per ``--seeds`` value; finished
 runs under ``--work-dir`` are read back instead of rerun. Prints ECE, ACE,
-MCE and PIECE for Base / New / HM (×10⁻², mean ± std over seeds) and writes
-``comparison.md`` and ``comparison.csv`` to the work directory.
+MCE and PIECE for Base / New / HM (×10⁻², mean ± std over seeds), with the
+evaluation conventions of the configs' test evaluators under the table, and
+writes ``comparison.md`` and ``comparison.csv`` to the work directory.
 """
 import argparse
 import os.path as osp
@@ -14,6 +15,7 @@ from typing import List
 
 from mmengine.config import DictAction
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,6 +32,11 @@ from mmccr.evaluation.comparison import (
     table_columns,
     to_csv,
     to_markdown,
+)
+from mmccr.evaluation.conventions import (
+    config_conventions,
+    item_label,
+    shared_conventions,
 )
 from mmccr.utils.io import atomic_write_bytes
 
@@ -63,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_all(args: argparse.Namespace, console: Console) -> dict:
-    """Metrics of every (config, seed) run, by row name."""
+def run_all(args: argparse.Namespace, console: Console) -> tuple:
+    """Metrics of every (config, seed) run, and the conventions, by row
+    name."""
     stems = [osp.splitext(osp.basename(c))[0] for c in args.configs]
     names: List[str] = args.names or stems
     if len(names) != len(args.configs) or len(set(names)) != len(names):
@@ -72,7 +80,7 @@ def run_all(args: argparse.Namespace, console: Console) -> dict:
                          f'got {names}')
     if len(set(stems)) != len(stems):
         raise SystemExit(f'config file names must differ, got {stems}')
-    runs = {}
+    runs, conventions = {}, {}
     columns = (TextColumn('{task.description}'), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as progress:
@@ -89,7 +97,8 @@ def run_all(args: argparse.Namespace, console: Console) -> dict:
                 runs[name].append(
                     run_config(cfg, progress, f'{name} seed {seed}',
                                args.rerun))
-    return runs
+            conventions[name] = config_conventions(cfg.test_evaluator)
+    return runs, conventions
 
 
 def main() -> None:
@@ -97,16 +106,22 @@ def main() -> None:
     console = Console()
     if not console.is_terminal:  # logs and CI: do not squeeze the table
         console.width = 200
-    rows = comparison_rows(run_all(args, console), args.metrics, args.groups)
+    runs, conventions = run_all(args, console)
+    rows = comparison_rows(runs, args.metrics, args.groups)
+    notes = shared_conventions(conventions)
     seeds = ', '.join(map(str, args.seeds))
-    table = Table(title=f'×10⁻², seeds {seeds}')
+    table = Table(title=f'×10⁻², seeds {seeds}',
+                  caption=escape('\n'.join(notes)) or None,
+                  caption_justify='left')
     table.add_column('Method')
     for metric, group in table_columns(args.metrics, args.groups):
-        table.add_column(f'{metric.split("/")[-1]} {group}', justify='right')
+        table.add_column(escape(f'{item_label(metric)} {group}'),
+                         justify='right')
     for method, cells in cell_text(rows, args.metrics, args.groups).items():
         table.add_row(method, *cells)
     console.print(table)
-    for ext, text in (('md', to_markdown(rows, args.metrics, args.groups)),
+    for ext, text in (('md', to_markdown(rows, args.metrics, args.groups,
+                                         notes=notes)),
                       ('csv', to_csv(rows, args.metrics, args.groups))):
         path = osp.join(args.work_dir, f'comparison.{ext}')
         atomic_write_bytes(path, text.encode('utf-8'))

@@ -23,14 +23,36 @@ then CLIP-normalised. At the end the weights are written as float16
 safetensors (atomically) and the zero-shot mAP on the toy ``'test'`` split
 is printed, with the prompt ``'a photo of a {name}.'``.
 
+``--loss siglip`` (ToyCLIP v2, ``ToyCLIP-Sigmoid``) replaces InfoNCE by a
+SigLIP-style sigmoid loss with a learned bias (open_clip's
+``init_logit_bias``, giving ``model.logit_bias``): every (image, caption)
+pair of the batch is a binary problem whose target is the fraction of the
+caption's objects that the image shows (:func:`coverage_targets`), so a
+zero-shot prompt naming one class has target 1 exactly when the class is
+present, and ``sigmoid(scale * cos + bias)`` is a presence probability.
+(The model is not named ``...SigLIP``: open_clip gives any model whose
+name contains "siglip" the SigLIP sentencepiece tokenizer.)
+
+The end of the run reports the zero-shot mAP and the zero-shot binary-mode
+ECE (``docs/metrics.md``; logits ``scale * cos (+ bias)``) on the test
+images, and the wall-clock and process CPU time of the pretraining.
+
 The command behind ``mmccr/models/backbones/toyclip/toyclip.safetensors``::
 
     python tools/toyworld/pretrain_clip.py
+
+and behind ``mmccr/models/backbones/toyclip/toyclip_siglip.safetensors``::
+
+    python tools/toyworld/pretrain_clip.py --loss siglip \
+        --model-config mmccr/models/backbones/toyclip/ToyCLIP-Sigmoid.json \
+        --out mmccr/models/backbones/toyclip/toyclip_siglip.safetensors
 """
 import argparse
+import json
 import math
+import os.path as osp
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -49,17 +71,24 @@ from mmccr.datasets.toyworld.captions import (
 )
 from mmccr.datasets.toyworld.world import labels_of
 from mmccr.datasets.transforms import Resize
-from mmccr.evaluation.functional import average_precision
-from mmccr.models.backbones.clip import OPENAI_MEAN, OPENAI_STD
+from mmccr.evaluation.functional import average_precision, ece
+from mmccr.models.backbones.clip import (
+    OPENAI_MEAN,
+    OPENAI_STD,
+    register_model_config,
+)
 from mmccr.models.backbones.toyclip import (
-    TOYCLIP_NAME,
+    TOYCLIP_CONFIG,
     TOYCLIP_WEIGHTS,
-    register_toyclip,
 )
 from mmccr.utils.io import atomic_write_bytes
 
 #: CLIP's largest logit scale.
 MAX_LOGIT_SCALE = 100.0
+
+#: Pretraining losses: CLIP's InfoNCE with overlap targets, or a
+#: SigLIP-style sigmoid loss with coverage targets (needs a logit bias).
+LOSSES = ('infonce', 'siglip')
 
 
 def parse_args() -> argparse.Namespace:
@@ -94,6 +123,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', default=TOYCLIP_WEIGHTS,
                         help='output safetensors file (default: the '
                         'packaged toyclip.safetensors)')
+    parser.add_argument('--loss', choices=LOSSES, default='infonce',
+                        help="'infonce' (ToyCLIP, default) or 'siglip' "
+                        '(sigmoid loss with a learned bias; the model config '
+                        'must set init_logit_bias)')
+    parser.add_argument('--model-config', default=TOYCLIP_CONFIG,
+                        help='open_clip model config (JSON); its file stem '
+                        'is the model name (default: ToyCLIP.json)')
     args = parser.parse_args()
     for name in ('images', 'captions', 'steps', 'batch_size', 'eval_images',
                  'threads'):
@@ -105,6 +141,11 @@ def parse_args() -> argparse.Namespace:
                      f'--images ({args.images})')
     if not 0 <= args.warmup < 1:
         parser.error(f'--warmup must be in [0, 1), got {args.warmup}')
+    if args.loss == 'siglip':
+        with open(args.model_config, encoding='utf-8') as file:
+            if json.load(file).get('init_logit_bias') is None:
+                parser.error(f'--loss siglip needs a learned logit bias: set '
+                             f'"init_logit_bias" in {args.model_config}')
     if not args.out.endswith('.safetensors'):
         parser.error(f'--out must end with .safetensors, got {args.out!r}')
     return args
@@ -171,6 +212,63 @@ def overlap_targets(labels: Tensor) -> Tensor:
     sizes = labels.sum(1)
     jaccard = inter / (sizes[:, None] + sizes[None] - inter)
     return jaccard / jaccard.sum(1, keepdim=True)
+
+
+def coverage_targets(labels: Tensor) -> Tensor:
+    """Sigmoid-loss targets from scene overlap.
+
+    Args:
+        labels (Tensor): multi-hot labels ``(B, C)`` of the scenes (each
+            with at least one object); caption ``j`` names the objects of
+            scene ``j``.
+
+    Returns:
+        Tensor: ``(B, B)``, entry ``(i, j)`` = ``|A_i ∩ A_j| / |A_j|``, the
+        fraction of caption ``j``'s objects that image ``i`` shows: 1 when
+        the caption is true of the image (a caption naming one class: the
+        class is present), 0 when it shares nothing.
+    """
+    labels = labels.float()
+    return (labels @ labels.t()) / labels.sum(1)[None]
+
+
+def siglip_loss(image_features: Tensor, text_features: Tensor,
+                logit_scale: Tensor, logit_bias: Tensor,
+                labels: Tensor) -> Tensor:
+    """SigLIP-style sigmoid loss with scene-coverage targets.
+
+    Every (image, caption) pair of the batch is a binary problem with
+    logit ``exp(logit_scale) * cos + logit_bias`` and the soft target of
+    :func:`coverage_targets`; as in SigLIP the binary cross-entropies are
+    summed over the batch's captions and averaged over its images.
+
+    Args:
+        image_features (Tensor): unnormalised ``(B, D)``.
+        text_features (Tensor): unnormalised ``(B, D)``, row ``i`` is a
+            caption of image ``i``.
+        logit_scale (Tensor): log of the cosine multiplier (scalar).
+        logit_bias (Tensor): the learned bias (scalar or ``(1,)``).
+        labels (Tensor): multi-hot labels ``(B, C)`` of the images.
+
+    Returns:
+        Tensor: scalar loss.
+    """
+    image_features = F.normalize(image_features, dim=-1)
+    text_features = F.normalize(text_features, dim=-1)
+    logits = logit_scale.exp() * image_features @ text_features.t() + \
+        logit_bias  # (B, B): image i, caption j
+    return F.binary_cross_entropy_with_logits(
+        logits, coverage_targets(labels), reduction='sum') / len(logits)
+
+
+def batch_loss(model: nn.Module, loss: str, image_features: Tensor,
+               text_features: Tensor, labels: Tensor) -> Tensor:
+    """The ``--loss`` of a batch with the model's scale (and bias)."""
+    if loss == 'siglip':
+        return siglip_loss(image_features, text_features, model.logit_scale,
+                           model.logit_bias, labels)
+    return clip_loss(image_features, text_features, model.logit_scale,
+                     labels)
 
 
 def clip_loss(image_features: Tensor, text_features: Tensor,
@@ -285,13 +383,24 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-@torch.no_grad()
-def zero_shot_map(model: nn.Module, tokenizer, preprocess: Preprocess,
-                  images: Tensor, labels: Tensor) -> Dict[str, float]:
-    """Zero-shot mAP (all / base / new) and chance on given images.
+def logit_bias(model: nn.Module) -> Optional[float]:
+    """The open_clip model's learned logit bias, None without one."""
+    bias = getattr(model, 'logit_bias', None)
+    return None if bias is None else float(bias.detach().reshape(()))
 
-    Chance is the mean label frequency over the classes with a positive:
-    the expected AP of random scores.
+
+@torch.no_grad()
+def zero_shot_scores(model: nn.Module, tokenizer, preprocess: Preprocess,
+                     images: Tensor, labels: Tensor) -> Dict[str, float]:
+    """Zero-shot mAP and binary-mode ECE (all / base / new), and chance.
+
+    The logits are the model's own ``exp(logit_scale) * cos``, plus its
+    ``logit_bias`` when it has one. Chance is the mean label frequency over
+    the classes with a positive: the expected AP of random scores.
+
+    Returns:
+        dict: ``map_<group>`` and ``ece_<group>`` (fractions) for ``all``,
+        ``base``, ``new``, and ``chance``.
     """
     model.eval()
     prompts = tokenizer([f'a photo of a {n}.' for n in CLASS_NAMES])
@@ -300,14 +409,18 @@ def zero_shot_map(model: nn.Module, tokenizer, preprocess: Preprocess,
         F.normalize(model.encode_image(preprocess(chunk)), dim=-1)
         for chunk in images.split(500)
     ])
-    ap = average_precision((feats @ text.t()).numpy(), labels.numpy())
+    logits = (model.logit_scale.exp() * feats @ text.t()).double().numpy()
+    logits += logit_bias(model) or 0.0  # (N, C)
+    per_class = dict(map=average_precision(logits, labels.numpy()),
+                     ece=ece(logits, labels.numpy(), mode='binary'))
     split = base_new_split(len(CLASS_NAMES))
+    split['all'] = list(range(len(CLASS_NAMES)))
     present = labels.numpy().sum(0) > 0
-    return dict(
-        all=float(np.nanmean(ap)),
-        base=float(np.nanmean(ap[split['base']])),
-        new=float(np.nanmean(ap[split['new']])),
-        chance=float(labels.numpy().mean(0)[present].mean()))
+    scores = {f'{name}_{group}': float(np.nanmean(values[members]))
+              for name, values in per_class.items()
+              for group, members in split.items()}
+    scores['chance'] = float(labels.numpy().mean(0)[present].mean())
+    return scores
 
 
 def save_weights(model: nn.Module, path: str, metadata: Dict[str,
@@ -359,10 +472,9 @@ def pretrain(model: nn.Module, tokenizer, args: argparse.Namespace,
         index = perm[first:first + args.batch_size]
         variant = torch.randint(args.captions, (args.batch_size, ),
                                 generator=order)
-        loss = clip_loss(
-            model.encode_image(preprocess(images[index])),
-            encode_captions(model, captions[variant, index]),
-            model.logit_scale, labels[index])
+        loss = batch_loss(
+            model, args.loss, model.encode_image(preprocess(images[index])),
+            encode_captions(model, captions[variant, index]), labels[index])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -379,34 +491,43 @@ def main() -> None:
     console = Console()
     torch.set_num_threads(args.threads)
     import open_clip
-    register_toyclip()
+    name = osp.splitext(osp.basename(args.model_config))[0]
+    register_model_config(name, args.model_config)
     torch.manual_seed(args.seed)
-    model = open_clip.create_model(TOYCLIP_NAME, pretrained=None)
-    tokenizer = open_clip.get_tokenizer(TOYCLIP_NAME)
+    model = open_clip.create_model(name, pretrained=None)
+    tokenizer = open_clip.get_tokenizer(name)
     preprocess = Preprocess(model.visual.image_size[0])
     num_params = sum(p.numel() for p in model.parameters())
-    console.print(f'[bold]{TOYCLIP_NAME}[/]: {num_params / 1e6:.2f}M '
-                  f'parameters; {args.steps} steps of {args.batch_size} '
-                  f'images on {torch.get_num_threads()} threads')
-    start = time.perf_counter()
+    console.print(f'[bold]{name}[/]: {num_params / 1e6:.2f}M '
+                  f'parameters; {args.loss} loss, {args.steps} steps of '
+                  f'{args.batch_size} images on {torch.get_num_threads()} '
+                  'threads')
+    start, cpu_start = time.perf_counter(), time.process_time()
     pretrain(model, tokenizer, args, preprocess)
     minutes = (time.perf_counter() - start) / 60
+    cpu_minutes = (time.process_time() - cpu_start) / 60
     size_bytes = save_weights(
         model, args.out,
-        dict(model=TOYCLIP_NAME, seed=str(args.seed),
+        dict(model=name, loss=args.loss, seed=str(args.seed),
              data_seed=str(args.data_seed), images=str(args.images),
              steps=str(args.steps), batch_size=str(args.batch_size),
              lr=str(args.lr)))
+    bias = logit_bias(model)
     console.print(f'Saved {args.out} ({size_bytes / 2**20:.2f} MiB) after '
-                  f'{minutes:.1f} min.')
+                  f'{minutes:.1f} min wall clock, {cpu_minutes:.1f} min '
+                  f'process CPU time; logit scale '
+                  f'{float(model.logit_scale.detach().exp()):.2f}, bias '
+                  f'{"none" if bias is None else f"{bias:.2f}"}.')
     test_images, test_labels, _ = draw_images(args.data_seed, 'test',
                                               args.eval_images, preprocess)
-    scores = zero_shot_map(model, tokenizer, preprocess, test_images,
-                           test_labels)
+    scores = zero_shot_scores(model, tokenizer, preprocess, test_images,
+                              test_labels)
     console.print(
         f'Zero-shot mAP on {args.eval_images} test images: '
-        f'all {scores["all"]:.3f}, base {scores["base"]:.3f}, new '
-        f'{scores["new"]:.3f} (chance {scores["chance"]:.3f}); '
+        f'all {scores["map_all"]:.3f}, base {scores["map_base"]:.3f}, new '
+        f'{scores["map_new"]:.3f} (chance {scores["chance"]:.3f}); '
+        f'binary-mode ECE x100: all {100 * scores["ece_all"]:.2f}, base '
+        f'{100 * scores["ece_base"]:.2f}, new {100 * scores["ece_new"]:.2f}; '
         f'{(time.perf_counter() - start) / 60:.1f} min in all.')
 
 

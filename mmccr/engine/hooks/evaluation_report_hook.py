@@ -1,6 +1,7 @@
 """Evaluation report: a table, a JSON of per-class values, diagrams."""
 import inspect
 import io
+import logging
 import os.path as osp
 from typing import Dict, List, Optional
 
@@ -8,22 +9,25 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from mmccr.evaluation.conventions import evaluator_conventions, item_label
 from mmccr.registry import HOOKS
 from mmccr.utils.digest import config_sha256, data_sha256, file_sha256, plain
 from mmccr.utils.io import atomic_write_json
 
 #: Column order of the table; other groups follow.
-GROUP_ORDER = ('all', 'base', 'new', 'HM', 'head', 'medium', 'tail')
+GROUP_ORDER = ('all', 'base', 'new', 'HM', 'Avg', 'head', 'medium', 'tail')
 
 
 def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     """A rich table: one row per metric, one column per class group.
 
     Keys ``prefix/name_group`` become row ``name`` (``prefix/name`` when
-    two metrics report the same name) and column ``group``; values are
-    shown ×100 (the paper's ×10⁻²).
+    two metrics report the same name; ambiguous names such as ``acc`` are
+    labelled by :func:`~mmccr.evaluation.conventions.item_label`) and
+    column ``group``; values are shown ×100 (the paper's ×10⁻²).
     """
     parsed: Dict[tuple, Dict[str, float]] = {}
     for key, value in metrics.items():
@@ -32,7 +36,8 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
         if name:
             parsed.setdefault((prefix, name), {})[group] = value
     names = [name for _, name in parsed]
-    rows = {(name if names.count(name) == 1 else f'{prefix}/{name}'): values
+    rows = {(item_label(name) if names.count(name) == 1 else
+             f'{prefix}/{item_label(name)}'): values
             for (prefix, name), values in parsed.items()}
     groups = [g for g in GROUP_ORDER if any(g in r for r in rows.values())]
     groups += sorted({g for r in rows.values() for g in r} - set(groups))
@@ -41,7 +46,7 @@ def metrics_table(metrics: Dict[str, float], title: str) -> Table:
     for group in groups:
         table.add_column(group, justify='right')
     for name, values in rows.items():
-        table.add_row(name, *[
+        table.add_row(escape(name), *[
             f'{100 * values[g]:.2f}' if values.get(g) is not None and
             values[g] == values[g] else '–' for g in groups
         ])
@@ -79,11 +84,14 @@ class EvaluationReportHook(Hook):
     * a JSON in the work directory (atomic write) with the metrics, class
       names, groups, per-class values, reliability statistics and what was
       evaluated: config digest, checkpoint and its SHA-256, calibrators,
-      metric conventions. ``epoch_N_val_results.json`` beside
+      metric conventions (arguments, and the lines printed under the
+      table), degenerate-group warnings. ``epoch_N_val_results.json`` beside
       ``epoch_N.pth`` during training; ``<checkpoint name>_test_<label>
       _results.json`` for a test (``test_<label>_results.json`` without a
       checkpoint), ``<label>`` from :func:`calibrator_label`, so tests with
       other calibrators keep their own files;
+    * under the table, the evaluator's conventions (and a preset's note),
+      and a warning for every degenerate class group the metrics found;
     * with ``plot_dir``, one reliability diagram per class group (PNG).
 
     Args:
@@ -121,8 +129,11 @@ class EvaluationReportHook(Hook):
         if not metrics or not is_main_process():
             return
         console = Console(file=io.StringIO(), width=120, force_terminal=False)
-        console.print(
-            metrics_table(metrics, f'{name}: {runner.experiment_name}'))
+        notes = evaluator_conventions(loop.evaluator.metrics)
+        table = metrics_table(metrics, f'{name}: {runner.experiment_name}')
+        table.caption = escape('\n'.join(notes)) or None
+        table.caption_justify = 'left'
+        console.print(table)
         print_log('\n' + console.file.getvalue(), logger='current')
         meta = loop.dataloader.dataset.metainfo
         results = dict(
@@ -136,15 +147,20 @@ class EvaluationReportHook(Hook):
             checkpoint_sha256=file_sha256(checkpoint)
             if checkpoint and osp.isfile(checkpoint) else None,
             calibrators=self._calibrators(runner),
-            conventions=[conventions(m) for m in loop.evaluator.metrics])
+            conventions=[conventions(m) for m in loop.evaluator.metrics],
+            convention_notes=notes,
+            warnings=[])
         for metric in loop.evaluator.metrics:
             details = getattr(metric, 'details', {})
+            results['warnings'] += details.get('warnings', [])
             results['per_class'].update({
                 f'{metric.prefix}/{name}': values
                 for name, values in details.get('per_class', {}).items()
             })
             if 'reliability' in details:  # the first calibration metric's
                 results.setdefault('reliability', details['reliability'])
+        for warning in results['warnings']:
+            print_log(warning, logger='current', level=logging.WARNING)
         atomic_write_json(path, results)
         print_log(f'Per-class results written to {path}', logger='current')
         if self.plot_dir and 'reliability' in results:

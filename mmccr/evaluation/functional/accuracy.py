@@ -104,3 +104,26 @@ def example_accuracy(logits: Array, targets: Array,
     per_image = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
     per_image = per_image[known.any(1)]
     return float(per_image.mean()) if per_image.size else float('nan')
+
+
+def top1_accuracy(logits: Array, targets: Array) -> float:
+    """Fraction of images whose top-scoring class is one of their labels.
+
+    The single-label reading of a multi-label prediction (the DAC
+    evaluator's accuracy): the top-1 class (first on ties) over the given
+    columns is correct when its target is 1. Images without a known
+    positive among the columns are left out.
+
+    Args:
+        logits: logits ``(N, C)``.
+        targets: labels ``(N, C)`` in {1, 0, -1}.
+
+    Returns:
+        float: the accuracy in [0, 1]; NaN when no image has a known
+        positive.
+    """
+    logits, targets = check_pair(logits, targets)
+    include = (targets == 1).any(1)
+    top = logits.argmax(1)
+    hit = targets[np.arange(len(logits)), top] == 1
+    return float(hit[include].mean()) if include.any() else float('nan')

@@ -1,5 +1,14 @@
-"""Averaging per-class values over class groups."""
-from typing import Dict, Sequence
+"""Averaging per-class values over class groups, and base/new means.
+
+Two means of the ``base`` and ``new`` values are reported next to the
+groups (``docs/metrics.md``, Conventions):
+
+* ``HM``: the harmonic mean ``2bn / (b + n)`` (CoOp/CoCoOp base-to-new
+  papers; punishes a low value in either group);
+* ``Avg``: the arithmetic mean ``(b + n) / 2`` (every Base/New/HM cell of
+  the CCR paper's Table 2 is this mean, e.g. ECE (3.58 + 4.61) / 2 = 4.10).
+"""
+from typing import Callable, Dict, Sequence
 
 import numpy as np
 
@@ -11,16 +20,50 @@ def harmonic_mean(a: float, b: float) -> float:
     return 0.0 if a + b == 0 else 2 * a * b / (a + b)
 
 
+def arithmetic_mean(a: float, b: float) -> float:
+    """``(a + b) / 2``; NaN when either is NaN."""
+    return float((a + b) / 2)
+
+
+#: Means of the base and new values, by the group name they report under.
+BASE_NEW_MEANS: Dict[str, Callable[[float, float], float]] = {
+    'HM': harmonic_mean,
+    'Avg': arithmetic_mean,
+}
+
+
+def add_base_new_means(values: Dict[str, float],
+                       signed: bool = False) -> Dict[str, float]:
+    """Add ``HM`` and ``Avg`` of ``values['base']`` and ``values['new']``.
+
+    Args:
+        values (dict): group name -> value; changed in place.
+        signed (bool): the values may be negative: only ``Avg`` (a harmonic
+            mean of signed values means nothing).
+
+    Returns:
+        dict: ``values``, for chaining.
+    """
+    if 'base' in values and 'new' in values:
+        for name, mean in BASE_NEW_MEANS.items():
+            if not (signed and name == 'HM'):
+                values[name] = mean(values['base'], values['new'])
+    return values
+
+
 def group_means(per_class: np.ndarray,
-                groups: Dict[str, Sequence[int]]) -> Dict[str, float]:
+                groups: Dict[str, Sequence[int]],
+                signed: bool = False) -> Dict[str, float]:
     """Mean of per-class values over ``all`` and every non-empty group.
 
     NaN entries (classes where a metric is undefined) are skipped. When both
-    ``base`` and ``new`` are present, ``HM`` is their harmonic mean.
+    ``base`` and ``new`` are present, ``HM`` and ``Avg`` are their harmonic
+    and arithmetic means (see :func:`add_base_new_means`).
 
     Args:
         per_class (np.ndarray): one value per class ``(C,)``.
         groups (dict): group name -> class indices.
+        signed (bool): the values may be negative: no ``HM``.
 
     Returns:
         dict: group name -> mean value.
@@ -35,6 +78,4 @@ def group_means(per_class: np.ndarray,
     for name, members in groups.items():
         if len(members):
             out[name] = mean(per_class[np.asarray(members, dtype=int)])
-    if 'base' in out and 'new' in out:
-        out['HM'] = harmonic_mean(out['base'], out['new'])
-    return out
+    return add_base_new_means(out, signed)

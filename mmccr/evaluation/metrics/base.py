@@ -4,7 +4,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from mmengine.evaluator import BaseMetric
 
-from ..functional import group_means, harmonic_mean
+from ..conventions import GROUP_MEANS_LINE
+from ..functional import add_base_new_means, group_means
 
 
 class MultiLabelMetricBase(BaseMetric):
@@ -15,16 +16,20 @@ class MultiLabelMetricBase(BaseMetric):
     do not decompose over classes, named values computed on a group's
     columns from :meth:`per_group`. Groups come from the dataset metainfo
     (``groups``: base / new / head / medium / tail) plus ``all``; ``HM`` is
-    the harmonic mean of base and new (not for the signed metrics named in
-    :attr:`signed`). Keys are ``<prefix>/<metric>_<group>``.
+    the harmonic and ``Avg`` the arithmetic mean of base and new (no ``HM``
+    for the signed metrics named in :attr:`signed`). Keys are
+    ``<prefix>/<metric>_<group>``.
 
     After :meth:`compute_metrics`, :attr:`details` holds the per-class values
-    (lists, NaN as None) for reports.
+    (lists, NaN as None) for reports. :meth:`conventions` states the
+    metric's conventions in words for the tables.
 
     Args:
         groups (Sequence[str], optional): groups to report; defaults to all.
         collect_device (str): ``'cpu'`` or ``'gpu'``. Defaults to ``'cpu'``.
         prefix (str, optional): key prefix.
+        note (str, optional): a line printed under every table that shows
+            this metric (e.g. a preset saying it is a reconstruction).
     """
 
     #: Metrics whose values may be negative: reported without ``HM``.
@@ -33,10 +38,26 @@ class MultiLabelMetricBase(BaseMetric):
     def __init__(self,
                  groups: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
+                 prefix: Optional[str] = None,
+                 note: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.groups = None if groups is None else list(groups)
+        self.note = note
         self.details: dict = {}
+
+    def conventions(self) -> List[str]:
+        """Lines naming the conventions of the reported values.
+
+        The ``note`` first, then the metric's own lines
+        (:meth:`convention_lines`), then the definition of ``HM`` and
+        ``Avg``.
+        """
+        return ([self.note] if self.note else []) + \
+            self.convention_lines() + [GROUP_MEANS_LINE]
+
+    def convention_lines(self) -> List[str]:
+        """The metric's own convention lines (subclasses)."""
+        return []
 
     #: Whether :meth:`process` keeps the image features (for proximity).
     needs_reference_features = False
@@ -111,15 +132,13 @@ class MultiLabelMetricBase(BaseMetric):
         per_class = self.per_class(results)
         for name, values in per_class.items():
             table[name] = group_means(
-                values, {g: m for g, m in groups.items() if g != 'all'})
+                values, {g: m for g, m in groups.items() if g != 'all'},
+                signed=name in self.signed)
         for group, members in groups.items():
             for name, value in self.per_group(results, members).items():
                 table.setdefault(name, {})[group] = value
         for name, values in table.items():
-            if name in self.signed:
-                values.pop('HM', None)
-            elif 'base' in values and 'new' in values:
-                values['HM'] = harmonic_mean(values['base'], values['new'])
+            add_base_new_means(values, signed=name in self.signed)
         self.details = {
             'per_class': {
                 name: [None if np.isnan(v) else float(v) for v in values]

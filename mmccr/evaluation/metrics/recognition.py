@@ -12,13 +12,27 @@ from ..functional import (
     example_accuracy,
     positive_accuracy,
     precision_recall_f1,
+    top1_accuracy,
 )
 from .base import MultiLabelMetricBase
 
 #: Per-class items (averaged over a group's classes).
 PER_CLASS = ('mAP', 'acc', 'balanced_acc', 'positive_acc')
 #: Items computed on a group's columns as a whole.
-PER_GROUP = ('example_acc', 'CP', 'CR', 'CF1', 'OP', 'OR', 'OF1')
+PER_GROUP = ('example_acc', 'top1_acc', 'CP', 'CR', 'CF1', 'OP', 'OR',
+             'OF1')
+
+#: How each accuracy form is named under the tables.
+ACCURACY_FORMS = {
+    'acc': 'acc[Hamming] = per-class accuracy over all known (image, class) '
+           'pairs',
+    'positive_acc': 'acc[pos-pairs] = recall over the positive pairs (the '
+                    "CCR paper's '|Y| pairs (x, y_c), y_c in Y')",
+    'top1_acc': 'acc[top-1∈Y] = share of images (with a label in the group) '
+                "whose top-scoring class of the group is a label (the DAC "
+                'evaluator)',
+    'balanced_acc': 'balanced_acc = (TPR + TNR) / 2 per class',
+}
 
 
 @METRICS.register_module()
@@ -27,8 +41,9 @@ class MultiLabelRecognition(MultiLabelMetricBase):
 
     Items (fractions in [0, 1]; ``docs/metrics.md`` defines each):
     per class and averaged over a group — ``mAP``, ``acc`` (Hamming),
-    ``balanced_acc``, ``positive_acc``; on a group's columns —
-    ``example_acc`` (Jaccard), ``CP``/``CR``/``CF1``, ``OP``/``OR``/``OF1``.
+    ``balanced_acc``, ``positive_acc`` (recall over positive pairs); on a
+    group's columns — ``example_acc`` (Jaccard), ``top1_acc`` (top-1 class
+    among the labels), ``CP``/``CR``/``CF1``, ``OP``/``OR``/``OF1``.
     Keys look like ``recog/mAP_base``.
 
     Args:
@@ -36,7 +51,8 @@ class MultiLabelRecognition(MultiLabelMetricBase):
             Defaults to 0.5.
         items (Sequence[str]): which items to report. Defaults to mAP,
             accuracy, CF1 and OF1.
-        groups, collect_device, prefix: see :class:`MultiLabelMetricBase`.
+        groups, collect_device, prefix, note: see
+            :class:`MultiLabelMetricBase`.
     """
 
     default_prefix = 'recog'
@@ -46,14 +62,22 @@ class MultiLabelRecognition(MultiLabelMetricBase):
                  items: Sequence[str] = ('mAP', 'acc', 'CF1', 'OF1'),
                  groups: Optional[Sequence[str]] = None,
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(groups, collect_device, prefix)
+                 prefix: Optional[str] = None,
+                 note: Optional[str] = None) -> None:
+        super().__init__(groups, collect_device, prefix, note)
         unknown = set(items) - set(PER_CLASS + PER_GROUP)
         if unknown:
             raise ValueError(f'Unknown items {sorted(unknown)}; choose from '
                              f'{PER_CLASS + PER_GROUP}')
         self.threshold = threshold
         self.items = tuple(items)
+
+    def convention_lines(self) -> List[str]:
+        """Threshold and the accuracy forms reported."""
+        forms = [text for item, text in ACCURACY_FORMS.items()
+                 if item in self.items]
+        return [f'{self.prefix}: decisions p >= {self.threshold} from '
+                'sigmoid(logit); ' + '; '.join(forms)] if forms else []
 
     def per_class(self, results: List[dict]) -> Dict[str, np.ndarray]:
         """The per-class items."""
@@ -79,4 +103,5 @@ class MultiLabelRecognition(MultiLabelMetricBase):
         values = dict(precision_recall_f1(logits, targets, self.threshold))
         values['example_acc'] = example_accuracy(logits, targets,
                                                  self.threshold)
+        values['top1_acc'] = top1_accuracy(logits, targets)
         return {k: float(values[k]) for k in wanted}
