@@ -426,7 +426,8 @@ def test_float64_option_keeps_saturated_confidences_apart():
     for float64 in (False, True):
         ccr = CCR(loss_weight=1.0, eps=1e-14, float64=float64)
         ccr.set_classes(model)
-        losses[float64] = ccr.loss(logits.float(), labels, model)['loss_ccr']
+        losses[float64] = ccr.loss(LearnerOutput(logits.float(), None),
+                                   labels, model)['loss_ccr']
     text_sim = (feats.float() @ feats.float().t()).double()
     exact = loop_loss_eps(torch.sigmoid(logits.float().double()), labels,
                           text_sim, 1e-14)

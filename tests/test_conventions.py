@@ -360,14 +360,15 @@ def test_report_hook_writes_conventions_and_warnings(tmp_path):
             metainfo=dict(classes=list('abcd'), groups={}))),
         evaluator=SimpleNamespace(metrics=[metric]))
     runner = SimpleNamespace(experiment_name='x', work_dir=str(tmp_path),
-                             _load_from=None)
+                             _load_from=None, cfg=Config(dict(model={})))
     path = tmp_path / 'report.json'
     EvaluationReportHook()._report(runner, loop,
                                    {f'calib/{k}': v for k, v in
                                     metrics.items()}, str(path), 'test')
     report = json.loads(path.read_text())
-    assert report['conventions'][0] == 'a preset note'
-    assert any('mode binary' in line for line in report['conventions'])
+    assert report['convention_notes'][0] == 'a preset note'
+    assert any('mode binary' in line for line in report['convention_notes'])
+    assert report['conventions'][0]['note'] == 'a preset note'  # arguments
     # every pair positive (z = 3), 1 label in 4: degenerate everywhere
     assert any("'all'" in w and 'predicted positive' in w
                for w in report['warnings'])

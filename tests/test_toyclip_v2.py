@@ -56,7 +56,7 @@ def test_zero_shot_probabilities_are_calibrated(toyclip_v2):
     with torch.no_grad():
         feats = F.normalize(toyclip_v2.encode_image((x - mean) / std),
                             dim=-1)
-        text = toyclip_v2.zero_shot_text_features(list(CLASS_NAMES),
+        text = toyclip_v2.zero_shot_features(list(CLASS_NAMES),
                                                   ['a photo of a {}.'])
     bias = toyclip_v2.logit_bias
     assert bias is not None and bias < 0  # absent is the default
