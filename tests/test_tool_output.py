@@ -121,11 +121,12 @@ def test_terminal_brief_log_file_complete(tmp_path):
     # The table: a header of groups, a row per metric with values x 100.
     lines = shown.splitlines()
     header = next(line for line in lines if 'metric (×10⁻²)' in line)
-    assert cells(header, '┃') == ['metric (×10⁻²)', 'all', 'base', 'new', 'HM']
+    assert cells(header, '┃') == ['metric (×10⁻²)', 'all', 'base', 'new', 'HM',
+                                  'Avg']
     row = next(line for line in lines if line.startswith('│ mAP '))
     assert cells(row, '│') == ['mAP'] + [
         f'{100 * metrics[f"recog/mAP_{g}"]:.2f}'
-        for g in ('all', 'base', 'new', 'HM')
+        for g in ('all', 'base', 'new', 'HM', 'Avg')
     ]
     for message in DEPRECATIONS:
         assert message not in shown and message not in log
