@@ -10,6 +10,8 @@ from mmengine.config import Config
 from test_datasets_common import CLASSES, POOL, write_pool
 from test_datasets_voc import write_voc
 
+from mmccr.utils.config import load_config
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 _spec = importlib.util.spec_from_file_location(
     'dataset_stats', osp.join(REPO, 'tools', 'misc', 'dataset_stats.py'))
@@ -108,7 +110,7 @@ def test_stats_of_the_voclt_config_use_dbl_groups(tmp_path, monkeypatch):
 def test_protocol_leaves_read_their_shots_from_the_dataset_base(path):
     """Every 16-shot leaf (COCO, the five new datasets, DG) gets K = 16 and
     seed 1 from the dataset bases, trains on base classes, tests on all."""
-    cfg = Config.fromfile(path)
+    cfg = load_config(path)
     train = cfg.train_dataloader.dataset
     assert (train.num_shots, train.seed, train.class_split) == (16, 1, 'base')
     test = cfg.test_dataloader.dataset
