@@ -12,6 +12,8 @@ import hashlib
 import os.path as osp
 from typing import Optional
 
+from mmccr.utils.digest import file_sha256
+
 #: Keys compared between the recorded and the rebuilt training split.
 COMPARED = ('dataset', 'ann_file', 'class_split', 'num_shots', 'seed',
             'num_images', 'img_ids_sha256', 'split_file_sha256')
@@ -19,14 +21,6 @@ COMPARED = ('dataset', 'ann_file', 'class_split', 'num_shots', 'seed',
 
 class ReferenceProvenanceError(ValueError):
     """The rebuilt reference set is not the checkpoint's training split."""
-
-
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def split_provenance(dataset) -> dict:
@@ -59,7 +53,7 @@ def split_provenance(dataset) -> dict:
         path = split_file()
         if osp.isfile(path):
             record['split_file'] = path
-            record['split_file_sha256'] = _sha256_file(path)
+            record['split_file_sha256'] = file_sha256(path)
     return record
 
 
