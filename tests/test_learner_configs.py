@@ -19,7 +19,10 @@ from mmccr.utils.config import MODEL_PARTS, load_config
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LEAVES = sorted(glob.glob(osp.join(REPO, 'configs', '*.py')) +
                 glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')) +
-                glob.glob(osp.join(REPO, 'configs', 'dg', '*.py')))
+                glob.glob(osp.join(REPO, 'configs', 'dg', '*.py')) +
+                glob.glob(osp.join(REPO, 'configs', 'demo', 'paper', '*.py')))
+PAPER_LEAVES = sorted(
+    glob.glob(osp.join(REPO, 'configs', 'demo', 'paper', '*.py')))
 
 
 @pytest.mark.parametrize('leaf', LEAVES, ids=osp.basename)
@@ -73,6 +76,22 @@ def trainable_learners():
         if issubclass(cls, BasePromptLearner) and name != 'ZeroShotCLIP':
             names.append(name)
     return names
+
+
+@pytest.mark.parametrize('leaf', PAPER_LEAVES, ids=osp.basename)
+def test_paper_leaves_change_only_the_test_evaluator(leaf):
+    """A demo leaf under the `paper` preset trains exactly as the demo leaf
+    (so its numbers can be read off the same checkpoints)."""
+    paper = load_config(leaf)
+    default = load_config(leaf.replace(osp.join('demo', 'paper', ''),
+                                       osp.join('demo', '')).replace(
+                                           '_paper.py', '.py'))
+    assert [e['mapping'] for e in paper.test_evaluator
+            if e['type'] == 'MultiLabelCalibration'] == ['dac']
+    assert all('Avg' in e['groups'] for e in paper.test_evaluator)
+    for key in set(paper.keys()) | set(default.keys()):
+        if key != 'test_evaluator' and not key.startswith('paper_'):
+            assert paper.get(key) == default.get(key), key
 
 
 def test_every_learner_has_coco_and_toy_configs():
