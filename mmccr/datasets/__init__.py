@@ -1,5 +1,12 @@
 """Datasets, registered in ``DATASETS``."""
 from .base import MultiLabelDataset
+from .caption_matcher import CaptionLabelMatcher
+from .captions import (
+    COCO_SYNONYMS,
+    CaptionDataset,
+    CocoCaptions,
+    ToyWorldCaptions,
+)
 from .coco import COCO_CLASSES, CocoMultiLabel
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
 from .list_file import MultiLabelListDataset, read_class_names
@@ -13,9 +20,11 @@ from .transforms import *  # noqa: F401,F403
 from .voc import VOC2007, VOC_CLASSES
 
 __all__ = [
-    'COCO_CLASSES', 'COCOLT', 'NUSWIDE', 'NUSWIDE_CLASSES', 'VOC2007',
-    'VOC_CLASSES', 'VOCLT', 'CocoMultiLabel', 'MultiLabelDataset',
-    'MultiLabelListDataset', 'OpenImagesV6', 'SampleIndex', 'SeededSampler',
-    'SyntheticShapes', 'ToyWorld', 'base_new_split', 'frequency_groups',
+    'COCO_CLASSES', 'COCO_SYNONYMS', 'COCOLT', 'NUSWIDE', 'NUSWIDE_CLASSES',
+    'VOC2007', 'VOC_CLASSES', 'VOCLT', 'CaptionDataset',
+    'CaptionLabelMatcher', 'CocoCaptions', 'CocoMultiLabel',
+    'MultiLabelDataset', 'MultiLabelListDataset', 'OpenImagesV6',
+    'SampleIndex', 'SeededSampler', 'SyntheticShapes', 'ToyWorld',
+    'ToyWorldCaptions', 'base_new_split', 'frequency_groups',
     'read_class_names', 'sample_few_shot', 'seeded_random_state'
 ]
