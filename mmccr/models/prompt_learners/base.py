@@ -7,7 +7,7 @@ backbone owns the frozen encoders; the learner owns the trainable
 parameters.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -28,10 +28,14 @@ class Features:
             present only for learners with ``needs_dense_features``.
         token_mask (Tensor, optional): ``(B, L)`` bool, True for real
             tokens; None when every token is real (images).
+        modality (str): ``'image'`` or ``'text'`` (captions), for learners
+            whose constants differ between the two (TaI-DPT's spatial
+            temperatures).
     """
     pooled: Tensor
     tokens: Optional[Tensor] = None
     token_mask: Optional[Tensor] = None
+    modality: str = 'image'
 
 
 @dataclass
@@ -250,11 +254,7 @@ class BasePromptLearner(nn.Module):
         Returns:
             Tensor: ``(B, C)`` (or ``(B, L, C)``).
         """
-        scale = backbone.logit_scale if self.logit_scale is None \
-            else self.logit_scale
-        bias = self.logit_bias
-        if bias is None:
-            bias = backbone.logit_bias or 0.
+        scale, bias = self.scale_and_bias(backbone)
         image = image.to(text.dtype)
         if text.dim() == 3:  # image-conditioned prompts
             cos = torch.einsum('b...d,bcd->b...c', image, text)
@@ -262,12 +262,30 @@ class BasePromptLearner(nn.Module):
             cos = image @ text.t()
         return scale * cos + bias
 
+    def scale_and_bias(self, backbone) -> Tuple[float, float]:
+        """The logit scale and bias in use (own values or the backbone's)."""
+        scale = backbone.logit_scale if self.logit_scale is None \
+            else self.logit_scale
+        bias = self.logit_bias
+        if bias is None:
+            bias = backbone.logit_bias or 0.
+        return scale, bias
+
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Cosine logits of every image against every class."""
         text = F.normalize(
             self.class_features(backbone, features).float(), dim=-1)
         image = F.normalize(features.pooled.float(), dim=-1)
         return LearnerOutput(self.scores(backbone, image, text), text)
+
+    def loss_logits(self, output: LearnerOutput) -> Dict[str, Tensor]:
+        """The logits the classifier's base loss is applied to, by name.
+
+        ``{'cls': output.logits}`` by default (one term, ``loss_cls``);
+        learners with several scoring branches trained separately (TaI-DPT)
+        return one entry per branch (``loss_<name>`` each).
+        """
+        return dict(cls=output.logits)
 
     def loss(self, output: LearnerOutput, labels: Tensor,
              backbone) -> Dict[str, Tensor]:
