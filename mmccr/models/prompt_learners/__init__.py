@@ -4,9 +4,10 @@ from .cocoop import CoCoOp
 from .coop import CoOp
 from .dualcoop import DualCoOp
 from .kgcoop import KgCoOp
+from .tai_dpt import TaIDPT
 from .zero_shot import ZeroShotCLIP
 
 __all__ = [
     'BasePromptLearner', 'CoCoOp', 'CoOp', 'DualCoOp', 'Features',
-    'KgCoOp', 'LearnerOutput', 'PromptTokens', 'ZeroShotCLIP'
+    'KgCoOp', 'LearnerOutput', 'PromptTokens', 'TaIDPT', 'ZeroShotCLIP'
 ]
