@@ -272,7 +272,10 @@ class CocoCaptions(CaptionDataset):
             ann_file, 'COCO caption file',
             f'Download annotations_trainval2014.zip from cocodataset.org and '
             f'unpack it so that {self.TRAIN_FILE} is under '
-            '<data_root>/annotations (docs/datasets/coco.md).')
+            '<data_root>/annotations (docs/datasets/coco.md). Text-trained '
+            'configs also need instances_train2014.json with the train2014 '
+            'images (PIECE reference and held-out calibration images) and '
+            'instances_val2014.json with the val2014 images (evaluation).')
         with open(ann_file, encoding='utf-8') as f:
             annotations = json.load(f)['annotations']
         return [(str(a['id']), a['caption'].strip(), None)

@@ -199,7 +199,7 @@ class PromptClassifier(BaseModel):
         """Base loss, the learner's own terms and the calibrators' terms.
 
         The base loss is applied to each of the learner's
-        :meth:`~BasePromptLearner.loss_logits` (the logits, as
+        :meth:`~BasePromptLearner.loss_branches` (the logits, as
         ``loss_cls``, for all but multi-branch learners).
 
         Args:
@@ -212,8 +212,9 @@ class PromptClassifier(BaseModel):
         """
         labels = labels.to(output.logits.device)
         losses = {
-            f'loss_{name}': self.loss_fn(logits, labels)
-            for name, logits in self.learner.loss_logits(output).items()
+            f'loss_{name}': weight * self.loss_fn(logits, labels)
+            for name, (logits, weight) in self.learner.loss_branches(
+                output).items()
         }
         terms = [self.learner.loss(output, labels, self.backbone)]
         terms += [c.loss(output, labels, self.view) for c in self.calibrators]

@@ -278,14 +278,16 @@ class BasePromptLearner(nn.Module):
         image = F.normalize(features.pooled.float(), dim=-1)
         return LearnerOutput(self.scores(backbone, image, text), text)
 
-    def loss_logits(self, output: LearnerOutput) -> Dict[str, Tensor]:
+    def loss_branches(
+            self, output: LearnerOutput) -> Dict[str, Tuple[Tensor, float]]:
         """The logits the classifier's base loss is applied to, by name.
 
-        ``{'cls': output.logits}`` by default (one term, ``loss_cls``);
-        learners with several scoring branches trained separately (TaI-DPT)
-        return one entry per branch (``loss_<name>`` each).
+        ``{'cls': (output.logits, 1.)}`` by default (one term,
+        ``loss_cls``); learners with several scoring branches trained
+        separately (TaI-DPT, TaI++) return one ``(logits, weight)`` per
+        branch, giving the terms ``loss_<name> = weight · loss(logits)``.
         """
-        return dict(cls=output.logits)
+        return dict(cls=(output.logits, 1.))
 
     def loss(self, output: LearnerOutput, labels: Tensor,
              backbone) -> Dict[str, Tensor]:

@@ -33,7 +33,7 @@ class TaIDPT(BasePromptLearner):
       the official "merged" score, whose sigmoid is the confidence.
 
     The official constants are ``s = 4`` and τ = 50 on captions, 40 on COCO
-    and VOC images (4 on NUS-WIDE). ``loss_logits`` gives the two branches
+    and VOC images (4 on NUS-WIDE). ``loss_branches`` gives the two branches
     to the classifier's loss, as the official ``double_ranking`` loss
     ``rank(z_g) + rank(z_l)`` does (with BCE or ASL likewise per branch).
 
@@ -143,12 +143,13 @@ class TaIDPT(BasePromptLearner):
             extras=dict(logits_global=z_global, logits_local=z_local,
                         local_text_features=local))
 
-    def loss_logits(self, output: LearnerOutput) -> Dict[str, Tensor]:
+    def loss_branches(
+            self, output: LearnerOutput) -> Dict[str, Tuple[Tensor, float]]:
         """Both branches (official), or the merged score."""
         if not self.branch_loss:
-            return super().loss_logits(output)
-        return dict(cls_global=output.extras['logits_global'],
-                    cls_local=output.extras['logits_local'])
+            return super().loss_branches(output)
+        return dict(cls_global=(output.extras['logits_global'], 1.),
+                    cls_local=(output.extras['logits_local'], 1.))
 
     def tuned_features(self,
                        backbone,
