@@ -9,6 +9,7 @@ from .captions import (
 )
 from .coco import COCO_CLASSES, CocoMultiLabel
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
+from .generated import GeneratedImageCaptions, ToyWorldGenerated
 from .list_file import MultiLabelListDataset, read_class_names
 from .longtail import COCOLT, VOCLT
 from .nuswide import NUSWIDE, NUSWIDE_CLASSES
@@ -23,8 +24,10 @@ __all__ = [
     'COCO_CLASSES', 'COCO_SYNONYMS', 'COCOLT', 'NUSWIDE', 'NUSWIDE_CLASSES',
     'VOC2007', 'VOC_CLASSES', 'VOCLT', 'CaptionDataset',
     'CaptionLabelMatcher', 'CocoCaptions', 'CocoMultiLabel',
+    'GeneratedImageCaptions',
     'MultiLabelDataset', 'MultiLabelListDataset', 'OpenImagesV6',
     'SampleIndex', 'SeededSampler', 'SyntheticShapes', 'ToyWorld',
-    'ToyWorldCaptions', 'base_new_split', 'frequency_groups',
+    'ToyWorldCaptions', 'ToyWorldGenerated', 'base_new_split',
+    'frequency_groups',
     'read_class_names', 'sample_few_shot', 'seeded_random_state'
 ]

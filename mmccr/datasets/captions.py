@@ -85,6 +85,11 @@ COCO_SYNONYMS: Dict[str, Tuple[str, ...]] = {
 }
 
 
+#: Named class sets: ``classes='coco'`` gives the 80 COCO classes and
+#: :data:`COCO_SYNONYMS`.
+CLASS_PRESETS = {'coco': (COCO_CLASSES, COCO_SYNONYMS)}
+
+
 def check_training_captions(path: str, allow: bool, what: str) -> None:
     """Refuse a validation or test caption file as training data.
 
@@ -124,10 +129,11 @@ class CaptionDataset(MultiLabelDataset):
 
     Args:
         ann_file (str): the caption file (relative to ``data_root``).
-        classes (Sequence[str] | str): class names, or a class-name file
-            (see :func:`read_class_names`). Subclasses fix their classes.
+        classes (Sequence[str] | str): class names, a class-name file (see
+            :func:`read_class_names`) or a preset of :data:`CLASS_PRESETS`
+            (``'coco'``). Subclasses fix their classes.
         synonyms (dict | str, optional): class → further phrases, or a
-            JSON file with that mapping.
+            JSON file with that mapping; a preset's by default.
         labels (str): ``'matcher'`` (ignore file labels), ``'file'``
             (every line must carry labels) or ``'auto'``. Defaults to
             ``'auto'``.
@@ -159,9 +165,17 @@ class CaptionDataset(MultiLabelDataset):
         self.allow_eval_captions = allow_eval_captions
         super().__init__(**kwargs)
 
-    # ------------------------------------------------------------------ #
+    @property
+    def preset(self) -> Optional[tuple]:
+        """``(classes, synonyms)`` of a named class set, if ``classes`` is
+        one."""
+        name = self.caption_classes
+        return CLASS_PRESETS.get(name) if isinstance(name, str) else None
+
     def class_names(self) -> List[str]:
         """The classes of the corpus."""
+        if self.preset is not None:
+            return list(self.preset[0])
         if self.caption_classes is None:
             raise ValueError(
                 f'{type(self).__name__} needs `classes` (a list of names or '
@@ -174,6 +188,8 @@ class CaptionDataset(MultiLabelDataset):
     def class_synonyms(self) -> Dict[str, Iterable[str]]:
         """Synonyms given by the config (a dict or a JSON file)."""
         source = self.synonyms
+        if source is None and self.preset is not None:
+            source = self.preset[1]
         if isinstance(source, str):
             with open(require_file(source, 'synonym file (JSON)'),
                       encoding='utf-8') as f:
@@ -185,25 +201,29 @@ class CaptionDataset(MultiLabelDataset):
         return CaptionLabelMatcher(classes, self.class_synonyms(),
                                    self.use_wordnet)
 
-    def read_captions(self, ann_file: str,
-                      classes: List[str]) -> List[Tuple[str, str, Optional[
-                          np.ndarray]]]:
-        """``(id, caption, labels or None)`` of every caption in the file."""
-        items = []
-        for lineno, line in numbered_lines(ann_file, 'caption file'):
-            text, _, names = line.partition('\t')
-            given = None
-            if names.strip() and self.label_source != 'matcher':
-                listed = [n.strip() for n in names.split(',') if n.strip()]
-                given = np.zeros(len(classes), np.int8)
-                given[name_indices(listed, classes,
-                                   f'{ann_file}:{lineno}')] = 1
-            elif self.label_source == 'file':
-                raise ValueError(
-                    f"{ann_file}:{lineno}: labels='file' but the line has no "
-                    'labels after a tab (`caption<TAB>name,name`).')
-            items.append((f'line{lineno:07d}', text.strip(), given))
-        return items
+    def parse_line(self, text: str, lineno: int, ann_file: str,
+                   classes: List[str]) -> dict:
+        """``caption[<TAB>name,name]`` → ``text`` and given ``labels``."""
+        text, _, names = text.partition('\t')
+        given = None
+        if names.strip() and self.label_source != 'matcher':
+            listed = [n.strip() for n in names.split(',') if n.strip()]
+            given = np.zeros(len(classes), np.int8)
+            given[name_indices(listed, classes, f'{ann_file}:{lineno}')] = 1
+        elif self.label_source == 'file':
+            raise ValueError(
+                f"{ann_file}:{lineno}: labels='file' but the line has no "
+                'labels after a tab (`caption<TAB>name,name`).')
+        return dict(text=text.strip(), labels=given)
+
+    def read_captions(self, ann_file: str, classes: List[str]) -> List[dict]:
+        """One dict per caption: ``img_id``, ``text``, ``labels`` (None:
+        to be matched) and any further item keys."""
+        return [
+            dict(img_id=f'line{lineno:07d}',
+                 **self.parse_line(line, lineno, ann_file, classes))
+            for lineno, line in numbered_lines(ann_file, 'caption file')
+        ]
 
     def load_annotations(self, ann_file: str) -> Tuple[List[str], List[dict]]:
         """Read, label and filter the captions.
@@ -218,11 +238,12 @@ class CaptionDataset(MultiLabelDataset):
         classes = self.class_names()
         matcher = self.matcher(classes)
         records = []
-        for caption_id, text, given in self.read_captions(ann_file, classes):
-            labels = matcher.labels(text) if given is None else given
-            if self.drop_empty and not labels.any():
+        for record in self.read_captions(ann_file, classes):
+            if record['labels'] is None:
+                record['labels'] = matcher.labels(record['text'])
+            if self.drop_empty and not record['labels'].any():
                 continue
-            records.append(dict(img_id=caption_id, text=text, labels=labels))
+            records.append(record)
         return classes, records
 
 
@@ -278,7 +299,8 @@ class CocoCaptions(CaptionDataset):
             'instances_val2014.json with the val2014 images (evaluation).')
         with open(ann_file, encoding='utf-8') as f:
             annotations = json.load(f)['annotations']
-        return [(str(a['id']), a['caption'].strip(), None)
+        return [dict(img_id=str(a['id']), text=a['caption'].strip(),
+                     labels=None)
                 for a in sorted(annotations, key=lambda a: a['id'])]
 
 
@@ -331,10 +353,10 @@ class ToyWorldCaptions(CaptionDataset):
         if not self.test_mode:
             check_training_captions(self.split, self.allow_eval_captions,
                                     type(self).__name__)
-        return [(f'{self.split}_{i:05d}',
-                 caption(scene_objects(self.data_seed, self.split, i),
-                         scene_rng(self.data_seed, self.split, i,
-                                   'caption')), None)
+        return [dict(img_id=f'{self.split}_{i:05d}', scene=i, labels=None,
+                     text=caption(scene_objects(self.data_seed, self.split, i),
+                                  scene_rng(self.data_seed, self.split, i,
+                                            'caption')))
                 for i in range(self.num_captions)]
 
 

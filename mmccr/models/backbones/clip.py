@@ -221,6 +221,28 @@ class CLIPBackbone(nn.Module):
         """
         return self.clip.encode_image(images)
 
+    def encode_learnable_images(self, images: Tensor) -> Tensor:
+        """Global features of learnable images, with gradients to them.
+
+        For learners whose prompts live in pixel space (TaI++'s
+        pseudo-visual prompts): the frozen weights get no gradient (they
+        do not require one), the images do.
+
+        Args:
+            images (Tensor): normalised images ``(N, 3, H, W)`` at the
+                encoder's input size.
+
+        Returns:
+            Tensor: unnormalised features ``(N, D)``.
+        """
+        return self.clip.encode_image(images.to(self.dtype))
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square input images of the image encoder."""
+        size = self.clip.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
     @torch.no_grad()
     def encode_image_dense(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         """Global features and projected dense (spatial) tokens.

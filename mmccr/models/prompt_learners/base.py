@@ -305,3 +305,22 @@ class BasePromptLearner(nn.Module):
             dict: loss terms (keys containing ``'loss'`` are summed).
         """
         return {}
+
+
+def training_slots(classnames: Sequence[str], base: Sequence[str],
+                   capacity: int, owner: str) -> List[int]:
+    """Slot of each class in per-training-class parameters, -1 if none.
+
+    Learners with parameters per training class (TaI++'s pseudo-visual
+    prompts, T2I-PAL's prototypes) hold ``capacity`` slots, filled in the
+    order of the training classes; other classes (new classes) have none.
+
+    Raises:
+        ValueError: more training classes than slots, naming the key.
+    """
+    if len(base) > capacity:
+        raise ValueError(
+            f'{owner}: {len(base)} training classes but parameters for '
+            f'{capacity}: set model.learner.num_classes to at least '
+            f'{len(base)}.')
+    return [list(base).index(n) if n in base else -1 for n in classnames]
