@@ -1,7 +1,10 @@
 """Text-trained configs: captions for training, images for everything else."""
 import os.path as osp
+import subprocess
+import sys
 
 import pytest
+import torch
 from mmengine.registry import DefaultScope
 
 from mmccr.datasets.build import training_loader_cfg
@@ -67,3 +70,25 @@ def test_coco_leaf_without_data_names_the_caption_file_and_images(
     for needed in ('train2014 images', 'val2014 images',
                    'instances_train2014.json'):
         assert needed in message
+
+
+def test_caption_training_on_two_gloo_processes(tmp_path):
+    """Caption batches through the distributed sampler and DDP."""
+    work = tmp_path / 'work'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node',
+         '2', '--master_port', '29713', 'tools/train.py',
+         'configs/demo/taidpt_bce_toyworld.py', '--work-dir', str(work),
+         '--launcher', 'pytorch', '--cfg-options',
+         f'train_dataloader.dataset.split_dir={tmp_path}',
+         'train_dataloader.dataset.num_shots=1', 'train_cfg.max_epochs=1',
+         'train_dataloader.batch_size=4',
+         'reference_dataloader.dataset.num_images=200',
+         'val_dataloader.dataset.num_images=30'],
+        cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    state = torch.load(work / 'epoch_1.pth', weights_only=True)
+    assert set(state['state_dict']) == {'learner.ctx_global',
+                                        'learner.ctx_local'}
+    # the checkpoint records the reference *image* sample
+    assert state['meta']['train_split']['dataset'] == 'ToyWorld'
