@@ -92,3 +92,17 @@ def test_caption_training_on_two_gloo_processes(tmp_path):
                                         'learner.ctx_local'}
     # the checkpoint records the reference *image* sample
     assert state['meta']['train_split']['dataset'] == 'ToyWorld'
+
+
+def test_t2ipal_coco_leaf_without_data_names_the_generated_list(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv('MMCCR_DATA', str(tmp_path / 'data'))
+    cfg = leaf('t2ipal_bce_coco_16shot.py')
+    assert cfg.reference_dataloader.dataset.type == 'CocoMultiLabel'
+    with DefaultScope.overwrite_default_scope('mmccr'):
+        with pytest.raises(FileNotFoundError) as err:
+            DATASETS.build(cfg.train_dataloader.dataset)
+    message = str(err.value)
+    assert str(tmp_path / 'data' / 'coco_generated' / 'captions.txt') \
+        in message
+    assert 'docs/methods/t2i_pal.md' in message
