@@ -71,3 +71,44 @@ def test_adapter_and_prototypes_train(make_tiny_classifier_cfg,
     assert learner.visual_adapter.mlp[0].weight.grad.abs().sum() > 0
     assert set(k.split('.')[1] for k in model.state_dict()) == {
         'text_prompts', 'visual_adapter', 'prototypes'}
+
+
+def test_generated_images_with_their_captions(make_tiny_classifier_cfg):
+    from mmccr.registry import MODELS
+    torch.manual_seed(0)
+    model = MODELS.build(make_tiny_classifier_cfg(
+        BASE, learner=dict(type='T2IPAL', n_ctx=4, num_classes=4,
+                           caption_weight=0.5)))
+    gen = torch.Generator().manual_seed(3)
+    images = torch.randint(0, 256, (2, 3, 32, 32), generator=gen,
+                           dtype=torch.uint8)
+    texts = ['a cat on a mat', 'a dog in the park']
+    labels = torch.tensor([[1., 0.], [0., 1.]])
+    batch = dict(inputs=dict(img=images, text=texts),
+                 data_samples=dict(gt_label=labels,
+                                   sample_idx=torch.arange(2)))
+    data = model.data_preprocessor(batch, True)
+    assert data['inputs']['text'] == texts
+    alone = model.data_preprocessor(
+        dict(inputs=images, data_samples=batch['data_samples']), True)
+    torch.testing.assert_close(data['inputs']['img'], alone['inputs'])
+    model.eval()  # no dropout: compare paths
+    with torch.no_grad():
+        paired = model.learner(model.backbone,
+                               model.extract_feat(data['inputs']))
+        image_only = model.learner(model.backbone,
+                                   model.extract_feat(alone['inputs']))
+        caption_only = model.learner(model.backbone,
+                                     model.extract_feat(texts))
+    torch.testing.assert_close(paired.logits, image_only.logits)
+    for branch in ('global', 'local'):
+        torch.testing.assert_close(
+            paired.extras[f'logits_caption_{branch}'],
+            caption_only.extras[f'logits_{branch}'])
+    losses = model(**data, mode='loss')
+    assert set(losses) == {'loss_cls_global', 'loss_cls_local',
+                           'loss_caption_global', 'loss_caption_local'}
+    rank = model.loss_fn
+    torch.testing.assert_close(
+        losses['loss_caption_local'],
+        0.5 * rank(caption_only.extras['logits_local'], labels))

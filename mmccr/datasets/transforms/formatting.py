@@ -41,3 +41,19 @@ class PackCaption(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Pack one caption."""
         return dict(inputs=results['text'], data_samples=pack_targets(results))
+
+
+@TRANSFORMS.register_module()
+class PackImageCaption(BaseTransform):
+    """Pack an image with the caption it was generated from (T2I-PAL).
+
+    ``inputs`` is ``dict(img=(3, H, W) uint8, text=caption)``; with
+    ``default_collate`` a batch gives ``img`` ``(B, 3, H, W)`` and ``text``
+    a list of ``B`` strings. ``data_samples`` are those of
+    :class:`PackInputs`.
+    """
+
+    def transform(self, results: dict) -> dict:
+        """Pack one generated image and its caption."""
+        return dict(inputs=dict(img=results['img'], text=results['text']),
+                    data_samples=pack_targets(results))

@@ -20,12 +20,18 @@ class CaptionOrImagePreprocessor(ImgDataPreprocessor):
     captions themselves (:class:`~mmccr.datasets.transforms.PackCaption`);
     those are only moved with their targets to the model's device, and
     the classifier tokenizes them. Image batches are normalised as by
-    ``ImgDataPreprocessor``.
+    ``ImgDataPreprocessor``; batches of images with their captions
+    (``dict(img=..., text=[...])``, T2I-PAL) get both treatments.
     """
 
     def forward(self, data: dict, training: bool = False) -> dict:
         """Normalise images; pass captions through."""
-        if is_captions(data.get('inputs')):
+        inputs = data.get('inputs')
+        if is_captions(inputs):
             return self.cast_data(data)
+        if isinstance(inputs, dict):  # images with their captions
+            out = super().forward(dict(data, inputs=inputs['img']), training)
+            out['inputs'] = dict(img=out['inputs'], text=list(inputs['text']))
+            return out
         return super().forward(data, training)
 

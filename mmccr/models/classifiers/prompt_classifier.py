@@ -137,14 +137,21 @@ class PromptClassifier(BaseModel):
         for calibrator in self.calibrators:
             calibrator.set_classes(self.view)
 
-    def extract_feat(self, inputs: Union[Tensor, Sequence[str]]) -> Features:
-        """Frozen features of normalised images ``(B, 3, H, W)`` or of
-        captions (a list of ``B`` strings, see :meth:`caption_features`).
+    def extract_feat(self, inputs: Union[Tensor, Sequence[str], dict]
+                     ) -> Features:
+        """Frozen features of normalised images ``(B, 3, H, W)``, of
+        captions (a list of ``B`` strings, see :meth:`caption_features`),
+        or of images with their captions (``dict(img=..., text=...)``:
+        the image features with ``captions`` set).
 
         Global features always; dense tokens for learners that need them.
         """
         if is_captions(inputs):
             return self.caption_features(inputs)
+        if isinstance(inputs, dict):  # generated images with their captions
+            feats = self.extract_feat(inputs['img'])
+            feats.captions = self.caption_features(inputs['text'])
+            return feats
         if self.learner.needs_dense_features:
             pooled, tokens = self.backbone.encode_image_dense(inputs)
             return Features(pooled, tokens)

@@ -31,11 +31,15 @@ class Features:
         modality (str): ``'image'`` or ``'text'`` (captions), for learners
             whose constants differ between the two (TaI-DPT's spatial
             temperatures).
+        captions (Features, optional): features of the captions the
+            images were generated from, when a batch pairs them (T2I-PAL);
+            learners that do not use them ignore them.
     """
     pooled: Tensor
     tokens: Optional[Tensor] = None
     token_mask: Optional[Tensor] = None
     modality: str = 'image'
+    captions: Optional['Features'] = None
 
 
 @dataclass

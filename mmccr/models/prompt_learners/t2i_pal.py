@@ -43,7 +43,12 @@ class T2IPAL(BasePromptLearner):
       training class; a new class has δ = 0);
     * local logit ``z_l = s · cos(u_c, p_c)``;
     * score ``0.5 · z_g + 0.5 · z_l``; ``loss_branches`` gives the
-      classifier's base loss both branches, as for TaI-DPT.
+      classifier's base loss both branches, as for TaI-DPT;
+    * when the batch pairs each generated image with its caption, the
+      caption is also scored as an image (TaI-DPT's text-as-image: its
+      end-of-text feature without the visual adapter, its tokens through the
+      heatmaps and prototypes), and its two branches join the loss with
+      weight ``caption_weight``.
 
     Args:
         backbone: the frozen :class:`CLIPBackbone`.
@@ -55,6 +60,10 @@ class T2IPAL(BasePromptLearner):
         text_temperature (float): τ on caption tokens. Defaults to 50.
         image_temperature (float): τ on image tokens. Defaults to 40.
         merge_rate (float): weight of the global branch. Defaults to 0.5.
+        caption_weight (float): weight of the caption branches' losses
+            when a batch pairs the generated images with their captions
+            (``PackImageCaption``); 0 trains on the images only. Defaults
+            to 1.
         logit_scale (float): s. Defaults to 4.
     """
 
@@ -69,6 +78,7 @@ class T2IPAL(BasePromptLearner):
                  text_temperature: float = 50.,
                  image_temperature: float = 40.,
                  merge_rate: float = 0.5,
+                 caption_weight: float = 1.,
                  logit_scale: Optional[float] = 4.) -> None:
         super().__init__(logit_scale=logit_scale, logit_bias=0.)
         self.text_prompts = TaIDPT(
@@ -79,6 +89,7 @@ class T2IPAL(BasePromptLearner):
                                               adapter_dropout)
         self.prototypes = nn.Parameter(
             torch.zeros(num_classes, backbone.embed_dim))
+        self.caption_weight = float(caption_weight)
         self.slots: List[int] = []
 
     @property
@@ -110,11 +121,21 @@ class T2IPAL(BasePromptLearner):
         """The global prompts' class features ``(C, D)``."""
         return self.text_prompts.prompt_features(backbone)[0]
 
-    def forward(self, backbone, features: Features) -> LearnerOutput:
-        """Merged logits ``(B, C)``; branches in ``extras``."""
-        glob, local = self.text_prompts.prompt_features(backbone)
+    def branch_logits(self, features: Features, glob: Tensor,
+                      local: Tensor, adapt: bool) -> Tuple[Tensor, Tensor,
+                                                           Tensor]:
+        """Global and local logits ``(B, C)`` and the heatmaps.
+
+        Args:
+            features (Features): images (or captions) with dense tokens.
+            glob (Tensor): unit global prompt features ``(C, D)``.
+            local (Tensor): unit local prompt features ``(C, D)``.
+            adapt (bool): pass the global feature through the visual
+                adapter (images).
+        """
         v = F.normalize(features.pooled.float(), dim=-1)  # (B, D)
-        v = F.normalize(self.visual_adapter(v), dim=-1)
+        if adapt:
+            v = F.normalize(self.visual_adapter(v), dim=-1)
         regions, mask = unit_regions(features, False, type(self).__name__)
         heat = region_weights(
             regions @ local.t(), mask,
@@ -123,18 +144,39 @@ class T2IPAL(BasePromptLearner):
                              dim=-1)  # (B, C, D)
         protos = self.class_prototypes(local)  # (C, D)
         scale = self.logit_scale
-        z_global = scale * v @ glob.t()  # (B, C)
-        z_local = scale * (pooled * protos).sum(-1)  # (B, C)
+        return (scale * v @ glob.t(), scale * (pooled * protos).sum(-1),
+                heat)
+
+    def forward(self, backbone, features: Features) -> LearnerOutput:
+        """Merged logits ``(B, C)`` of the images; branches in ``extras``
+        (with the paired captions' branches when a batch has them)."""
+        glob, local = self.text_prompts.prompt_features(backbone)
+        z_global, z_local, heat = self.branch_logits(
+            features, glob, local, adapt=features.modality == 'image')
+        extras = dict(logits_global=z_global, logits_local=z_local,
+                      heatmaps=heat)
+        if features.captions is not None and self.caption_weight > 0:
+            c_global, c_local, _ = self.branch_logits(
+                features.captions, glob, local, adapt=False)
+            extras.update(logits_caption_global=c_global,
+                          logits_caption_local=c_local)
         return LearnerOutput(
-            self.text_prompts.merge(z_global, z_local), glob,
-            extras=dict(logits_global=z_global, logits_local=z_local,
-                        heatmaps=heat))
+            self.text_prompts.merge(z_global, z_local), glob, extras=extras)
 
     def loss_branches(
             self, output: LearnerOutput) -> Dict[str, Tuple[Tensor, float]]:
-        """Both branches, as TaI-DPT."""
-        return dict(cls_global=(output.extras['logits_global'], 1.),
-                    cls_local=(output.extras['logits_local'], 1.))
+        """Both branches of the images, as TaI-DPT, and of the paired
+        captions (weighted by ``caption_weight``) when present."""
+        ex = output.extras
+        branches = dict(cls_global=(ex['logits_global'], 1.),
+                        cls_local=(ex['logits_local'], 1.))
+        if 'logits_caption_global' in ex:
+            branches.update(
+                caption_global=(ex['logits_caption_global'],
+                                self.caption_weight),
+                caption_local=(ex['logits_caption_local'],
+                               self.caption_weight))
+        return branches
 
     def tuned_features(self,
                        backbone,
