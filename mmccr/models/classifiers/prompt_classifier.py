@@ -178,8 +178,9 @@ class PromptClassifier(BaseModel):
         """Run the model in ``'loss'``, ``'predict'`` or ``'tensor'`` mode.
 
         Args:
-            inputs (Tensor | list[str]): normalised images
-                ``(B, 3, H, W)``, or ``B`` captions.
+            inputs (Tensor | list[str] | dict): normalised images
+                ``(B, 3, H, W)``, ``B`` captions, or images with their
+                captions (see :meth:`extract_feat`).
             data_samples (dict, optional): batched targets: ``gt_label``
                 ``(B, C)`` with 1 / 0 / -1 (ignored) and ``sample_idx``
                 ``(B,)``.
