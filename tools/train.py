@@ -8,6 +8,7 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from mmccr.apis import prepare_stages
 from mmccr.config_errors import explain_build_errors
 from mmccr.engine import build_runner
 from mmccr.utils.cli import (
@@ -62,7 +63,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args(get_parser())
-    cfg = merge_args(Config.fromfile(args.config), args)
+    cfg = prepare_stages(merge_args(Config.fromfile(args.config), args))
     with explain_build_errors(cfg):  # config errors name the key path
         runner = build_runner(cfg, show_progress(args),
                               osp.splitext(osp.basename(args.config))[0])

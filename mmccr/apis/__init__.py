@@ -1,4 +1,5 @@
 """High-level entry points: run configs for comparisons and the demo."""
 from .runs import config_digest, run_config, seeded_config
+from .stages import prepare_stages
 
-__all__ = ['config_digest', 'run_config', 'seeded_config']
+__all__ = ['config_digest', 'prepare_stages', 'run_config', 'seeded_config']

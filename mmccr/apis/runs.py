@@ -20,6 +20,8 @@ from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.config import finalize
 from mmccr.utils.io import atomic_write_json
 
+from .stages import prepare_stages
+
 RESULTS = 'results.json'
 
 
@@ -95,6 +97,7 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
+    prepare_stages(cfg)  # two-stage methods: stage 1 first
     with explain_build_errors(cfg):  # config errors name the key path
         runner = Runner.from_cfg(cfg)
         if progress is not None:

@@ -24,10 +24,14 @@ def build_eval_dataset(dataset_cfg: dict, pipeline: Sequence):
 
 
 def training_loader_cfg(cfg) -> Optional[dict]:
-    """The config of the (few-shot) training images.
+    """The config of the (few-shot) training *images*.
 
-    ``train_dataloader``, or for configs that do not train (zero-shot CLIP)
-    ``reference_dataloader``: the sample the trained methods would use, so
-    that PIECE's reference features and held-out fitting data match theirs.
+    ``reference_dataloader`` when the config has one, else
+    ``train_dataloader``. Configs that do not train on images name their
+    image sample in ``reference_dataloader``: zero-shot CLIP (nothing
+    trains) and text-trained learners (TaI-DPT, TaI++, T2I-PAL: their
+    ``train_dataloader`` holds captions or generated images). It is the
+    sample the image-trained methods use, so PIECE's reference features
+    and held-out fitting data are the same for every method.
     """
-    return cfg.get('train_dataloader') or cfg.get('reference_dataloader')
+    return cfg.get('reference_dataloader') or cfg.get('train_dataloader')

@@ -53,11 +53,15 @@ def compose_model(cfg: Config) -> Config:
 
 #: A dataset field that names another config entry instead of copying it.
 TRAINING_SAMPLE = 'train_dataloader.dataset'
+#: A reference-image seed that follows the training sample's seed.
+TRAINING_SEED = 'train_dataloader.dataset.seed'
 
 
 def resolve_references(cfg: Config) -> Config:
     """Replace ``exclude_images_of='train_dataloader.dataset'`` by that
-    dataset's config, after ``--cfg-options``.
+    dataset's config, and ``reference_dataloader.dataset.seed=
+    'train_dataloader.dataset.seed'`` by that seed, after
+    ``--cfg-options``.
 
     A domain-generalization test set drops the images of the few-shot
     training sample. Naming the sample (rather than copying it with
@@ -74,6 +78,12 @@ def resolve_references(cfg: Config) -> Config:
                     f'{TRAINING_SAMPLE!r} but the config has no '
                     'train_dataloader.')
             dataset['exclude_images_of'] = copy.deepcopy(train)
+    reference = (cfg.get('reference_dataloader') or {}).get('dataset') or {}
+    if reference.get('seed') == TRAINING_SEED:
+        # Text-trained learners: the image sample of PIECE and of held-out
+        # fitting is drawn with the training run's seed.
+        train = (cfg.get('train_dataloader') or {}).get('dataset') or {}
+        reference['seed'] = train.get('seed', 1)
     return cfg
 
 

@@ -1,6 +1,9 @@
 """Data transforms, registered in ``TRANSFORMS``."""
-from .formatting import PackInputs
+from .formatting import PackCaption, PackImageCaption, PackInputs
 from .loading import LoadImage
 from .processing import RandomFlip, Resize
 
-__all__ = ['LoadImage', 'PackInputs', 'RandomFlip', 'Resize']
+__all__ = [
+    'LoadImage', 'PackCaption', 'PackImageCaption', 'PackInputs',
+    'RandomFlip', 'Resize'
+]

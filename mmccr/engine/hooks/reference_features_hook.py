@@ -18,14 +18,17 @@ class ReferenceFeaturesHook(Hook):
     Before validation or testing, when an evaluator metric has
     ``needs_reference_features``, the images of ``train_dataloader``'s
     dataset (the few-shot sample; ``reference_dataloader`` in configs that
-    do not train) are run through the frozen image encoder
+    do not train on images: zero-shot CLIP and text-trained learners, see
+    :func:`~mmccr.datasets.build.training_loader_cfg`) are run through the
+    frozen image encoder
     with the evaluation pipeline, and the features are stored on the
     metric as ``reference_features`` ``(M, D)``. The pass is sharded over
     the ranks and gathered, so every rank holds the same features.
     Without a training dataloader in the config, metrics fall back to the
     evaluation set itself.
 
-    Checkpoints record the training split (``meta['train_split']``, see
+    Checkpoints record the reference split (``meta['train_split']``: the
+    training images, or the ``reference_dataloader`` sample; see
     :mod:`mmccr.engine.provenance`); a loaded checkpoint's record is checked
     against the set rebuilt from the config, which stops on a mismatch.
 
@@ -43,13 +46,17 @@ class ReferenceFeaturesHook(Hook):
         self.batch_size = batch_size
         self.check_provenance = check_provenance
         self._cache = None
-        self._train_split = None  # provenance of the training split
+        self._reference = None  # the built reference dataset
+        self._train_split = None  # provenance of the reference split
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Record the training split in the checkpoint's meta."""
+        """Record the reference split in the checkpoint's meta."""
         if self._train_split is None:
-            self._train_split = split_provenance(
-                runner.train_dataloader.dataset)
+            reference = runner.train_dataloader.dataset
+            if runner.cfg.get('reference_dataloader'):
+                reference = self._reference_set(
+                    runner.cfg.reference_dataloader, [])
+            self._train_split = split_provenance(reference)
         checkpoint.setdefault('meta', {})['train_split'] = self._train_split
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -77,11 +84,18 @@ class ReferenceFeaturesHook(Hook):
         for metric in metrics:
             metric.reference_features = feats
 
+    def _reference_set(self, loader_cfg, pipeline):
+        """The reference dataset (built once) with ``pipeline``."""
+        if self._reference is None:
+            self._reference = build_eval_dataset(loader_cfg['dataset'], [])
+        self._reference.pipeline = pipeline
+        return self._reference
+
     def _features(self, runner, train_cfg, eval_pipeline) -> np.ndarray:
         # Frozen encoder: the features never change, so compute them once.
         if self._cache is not None:
             return self._cache
-        dataset = build_eval_dataset(train_cfg['dataset'], eval_pipeline)
+        dataset = self._reference_set(train_cfg, eval_pipeline)
         if self.check_provenance:
             check_split_provenance(self._train_split,
                                    split_provenance(dataset))
@@ -93,6 +107,7 @@ class ReferenceFeaturesHook(Hook):
                 feats=model.extract_feat(data['inputs']).pooled),
             self.batch_size)
         self._cache = out['feats'].numpy().astype(np.float64)
+        self._reference = None  # the features are all that is needed
         print_log(
             f'Reference features for PIECE: {len(self._cache)} training '
             'images', logger='current')

@@ -221,6 +221,28 @@ class CLIPBackbone(nn.Module):
         """
         return self.clip.encode_image(images)
 
+    def encode_learnable_images(self, images: Tensor) -> Tensor:
+        """Global features of learnable images, with gradients to them.
+
+        For learners whose prompts live in pixel space (TaI++'s
+        pseudo-visual prompts): the frozen weights get no gradient (they
+        do not require one), the images do.
+
+        Args:
+            images (Tensor): normalised images ``(N, 3, H, W)`` at the
+                encoder's input size.
+
+        Returns:
+            Tensor: unnormalised features ``(N, D)``.
+        """
+        return self.clip.encode_image(images.to(self.dtype))
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square input images of the image encoder."""
+        size = self.clip.visual.image_size
+        return int(size[0] if isinstance(size, (tuple, list)) else size)
+
     @torch.no_grad()
     def encode_image_dense(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         """Global features and projected dense (spatial) tokens.
@@ -286,6 +308,19 @@ class CLIPBackbone(nn.Module):
         Returns:
             Tensor: unnormalised text features ``(N, D)``.
         """
+        x, eot = self._text_sequence(embeddings, token_ids, truncate)
+        x = x[torch.arange(x.shape[0], device=x.device), eot]  # (N, W)
+        return self._project_text(x)
+
+    def _text_sequence(self, embeddings: Tensor, token_ids: Tensor,
+                       truncate: bool) -> Tuple[Tensor, Tensor]:
+        """Text transformer and ``ln_final`` at every position.
+
+        Returns:
+            tuple: features ``(N, T, W)`` (``T`` = one past the batch's last
+            end-of-text position with ``truncate``, else ``L``) and the
+            end-of-text positions ``(N,)``.
+        """
         clip = self.clip
         length = embeddings.shape[1]
         if truncate:
@@ -295,12 +330,45 @@ class CLIPBackbone(nn.Module):
         mask = clip.attn_mask[:length, :length] \
             if clip.attn_mask is not None else None
         x = clip.transformer(x, attn_mask=mask)
-        x = clip.ln_final(x)
-        eot = token_ids[:, :length].argmax(dim=-1)
-        x = x[torch.arange(x.shape[0], device=x.device), eot]
-        if isinstance(clip.text_projection, nn.Linear):
-            return clip.text_projection(x)
-        return x @ clip.text_projection
+        return clip.ln_final(x), token_ids[:, :length].argmax(dim=-1)
+
+    def _project_text(self, x: Tensor) -> Tensor:
+        """Text projection of features ``(..., W)`` to ``(..., D)``."""
+        if isinstance(self.clip.text_projection, nn.Linear):
+            return self.clip.text_projection(x)
+        return x @ self.clip.text_projection
+
+    @torch.no_grad()
+    def encode_caption(self,
+                       texts: Sequence[str]) -> Tuple[Tensor, Tensor, Tensor]:
+        """Global and per-token features of captions, in one pass.
+
+        Text-trained learners (TaI-DPT) use a caption as if it were an
+        image: its end-of-text feature as the global feature and its
+        projected token features as the dense ones. The transformer runs
+        once, up to the batch's longest caption; ``ln_final`` and the text
+        projection are applied at every position. Positions after a
+        caption's end-of-text token are padding: masked, and (causal mask)
+        without influence on the real ones.
+
+        Args:
+            texts (Sequence[str]): the captions (cut to the context length
+                by the tokenizer).
+
+        Returns:
+            tuple: global features ``(N, D)`` (equal to
+            :meth:`encode_text`), token features ``(N, T, D)`` and their
+            mask ``(N, T)``, True from the start token to the end-of-text
+            token.
+        """
+        ids = self.tokenize(list(texts))  # (N, L)
+        x, eot = self._text_sequence(self.token_embedding(ids), ids,
+                                     truncate=True)
+        tokens = self._project_text(x)  # (N, T, D)
+        rows = torch.arange(tokens.shape[0], device=tokens.device)
+        positions = torch.arange(tokens.shape[1], device=tokens.device)
+        mask = positions.unsqueeze(0) <= eot.unsqueeze(1)  # (N, T)
+        return tokens[rows, eot], tokens, mask
 
     @torch.no_grad()
     def encode_text(self, texts: List[str], truncate: bool = True) -> Tensor:

@@ -10,16 +10,19 @@ from mmccr.registry import CALIBRATORS, LOSSES, MODELS, PROMPT_LEARNERS
 from ..backbones.clip import OPENAI_MEAN, OPENAI_STD
 from ..prompt_learners.base import Features, LearnerOutput
 from .class_view import ClassView
+from .data_preprocessor import is_captions
 
 
 def clip_data_preprocessor(mean=OPENAI_MEAN, std=OPENAI_STD) -> dict:
-    """Config of an ``ImgDataPreprocessor`` with CLIP normalisation.
+    """Config of a :class:`CaptionOrImagePreprocessor` with CLIP
+    normalisation.
 
     Images arrive as uint8 ``(B, 3, H, W)`` RGB tensors; the constants are
-    on the 0-1 scale and are multiplied by 255 here.
+    on the 0-1 scale and are multiplied by 255 here. Caption batches (lists
+    of strings) pass through unchanged.
     """
     return dict(
-        type='ImgDataPreprocessor',
+        type='mmccr.CaptionOrImagePreprocessor',
         mean=[255 * m for m in mean],
         std=[255 * s for s in std])
 
@@ -134,15 +137,38 @@ class PromptClassifier(BaseModel):
         for calibrator in self.calibrators:
             calibrator.set_classes(self.view)
 
-    def extract_feat(self, inputs: Tensor) -> Features:
-        """Frozen features of normalised images ``(B, 3, H, W)``.
+    def extract_feat(self, inputs: Union[Tensor, Sequence[str], dict]
+                     ) -> Features:
+        """Frozen features of normalised images ``(B, 3, H, W)``, of
+        captions (a list of ``B`` strings, see :meth:`caption_features`),
+        or of images with their captions (``dict(img=..., text=...)``:
+        the image features with ``captions`` set).
 
         Global features always; dense tokens for learners that need them.
         """
+        if is_captions(inputs):
+            return self.caption_features(inputs)
+        if isinstance(inputs, dict):  # generated images with their captions
+            feats = self.extract_feat(inputs['img'])
+            feats.captions = self.caption_features(inputs['text'])
+            return feats
         if self.learner.needs_dense_features:
             pooled, tokens = self.backbone.encode_image_dense(inputs)
             return Features(pooled, tokens)
         return Features(self.backbone.encode_image(inputs))
+
+    def caption_features(self, captions: Sequence[str]) -> Features:
+        """Captions used as images (text-trained learners).
+
+        The frozen text tower gives the end-of-text feature as the global
+        feature and, for learners that need dense features, the per-token
+        features with padding masked
+        (:meth:`CLIPBackbone.encode_caption`); ``modality='text'``.
+        """
+        pooled, tokens, mask = self.backbone.encode_caption(captions)
+        if not self.learner.needs_dense_features:
+            return Features(pooled, modality='text')
+        return Features(pooled, tokens, mask, modality='text')
 
     def forward(self,
                 inputs: Tensor,
@@ -152,7 +178,9 @@ class PromptClassifier(BaseModel):
         """Run the model in ``'loss'``, ``'predict'`` or ``'tensor'`` mode.
 
         Args:
-            inputs (Tensor): normalised images ``(B, 3, H, W)``.
+            inputs (Tensor | list[str] | dict): normalised images
+                ``(B, 3, H, W)``, ``B`` captions, or images with their
+                captions (see :meth:`extract_feat`).
             data_samples (dict, optional): batched targets: ``gt_label``
                 ``(B, C)`` with 1 / 0 / -1 (ignored) and ``sample_idx``
                 ``(B,)``.
@@ -178,6 +206,10 @@ class PromptClassifier(BaseModel):
     def loss(self, output: LearnerOutput, labels: Tensor) -> Dict[str, Tensor]:
         """Base loss, the learner's own terms and the calibrators' terms.
 
+        The base loss is applied to each of the learner's
+        :meth:`~BasePromptLearner.loss_branches` (the logits, as
+        ``loss_cls``, for all but multi-branch learners).
+
         Args:
             output (LearnerOutput): the learner's output for the batch.
             labels (Tensor): labels in {1, 0, -1} ``(B, C)``.
@@ -187,7 +219,11 @@ class PromptClassifier(BaseModel):
             summed by mmengine.
         """
         labels = labels.to(output.logits.device)
-        losses = {'loss_cls': self.loss_fn(output.logits, labels)}
+        losses = {
+            f'loss_{name}': weight * self.loss_fn(logits, labels)
+            for name, (logits, weight) in self.learner.loss_branches(
+                output).items()
+        }
         terms = [self.learner.loss(output, labels, self.backbone)]
         terms += [c.loss(output, labels, self.view) for c in self.calibrators]
         for term in terms:

@@ -7,7 +7,7 @@ backbone owns the frozen encoders; the learner owns the trainable
 parameters.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -28,10 +28,18 @@ class Features:
             present only for learners with ``needs_dense_features``.
         token_mask (Tensor, optional): ``(B, L)`` bool, True for real
             tokens; None when every token is real (images).
+        modality (str): ``'image'`` or ``'text'`` (captions), for learners
+            whose constants differ between the two (TaI-DPT's spatial
+            temperatures).
+        captions (Features, optional): features of the captions the
+            images were generated from, when a batch pairs them (T2I-PAL);
+            learners that do not use them ignore them.
     """
     pooled: Tensor
     tokens: Optional[Tensor] = None
     token_mask: Optional[Tensor] = None
+    modality: str = 'image'
+    captions: Optional['Features'] = None
 
 
 @dataclass
@@ -250,11 +258,7 @@ class BasePromptLearner(nn.Module):
         Returns:
             Tensor: ``(B, C)`` (or ``(B, L, C)``).
         """
-        scale = backbone.logit_scale if self.logit_scale is None \
-            else self.logit_scale
-        bias = self.logit_bias
-        if bias is None:
-            bias = backbone.logit_bias or 0.
+        scale, bias = self.scale_and_bias(backbone)
         image = image.to(text.dtype)
         if text.dim() == 3:  # image-conditioned prompts
             cos = torch.einsum('b...d,bcd->b...c', image, text)
@@ -262,12 +266,32 @@ class BasePromptLearner(nn.Module):
             cos = image @ text.t()
         return scale * cos + bias
 
+    def scale_and_bias(self, backbone) -> Tuple[float, float]:
+        """The logit scale and bias in use (own values or the backbone's)."""
+        scale = backbone.logit_scale if self.logit_scale is None \
+            else self.logit_scale
+        bias = self.logit_bias
+        if bias is None:
+            bias = backbone.logit_bias or 0.
+        return scale, bias
+
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Cosine logits of every image against every class."""
         text = F.normalize(
             self.class_features(backbone, features).float(), dim=-1)
         image = F.normalize(features.pooled.float(), dim=-1)
         return LearnerOutput(self.scores(backbone, image, text), text)
+
+    def loss_branches(
+            self, output: LearnerOutput) -> Dict[str, Tuple[Tensor, float]]:
+        """The logits the classifier's base loss is applied to, by name.
+
+        ``{'cls': (output.logits, 1.)}`` by default (one term,
+        ``loss_cls``); learners with several scoring branches trained
+        separately (TaI-DPT, TaI++) return one ``(logits, weight)`` per
+        branch, giving the terms ``loss_<name> = weight · loss(logits)``.
+        """
+        return dict(cls=(output.logits, 1.))
 
     def loss(self, output: LearnerOutput, labels: Tensor,
              backbone) -> Dict[str, Tensor]:
@@ -285,3 +309,22 @@ class BasePromptLearner(nn.Module):
             dict: loss terms (keys containing ``'loss'`` are summed).
         """
         return {}
+
+
+def training_slots(classnames: Sequence[str], base: Sequence[str],
+                   capacity: int, owner: str) -> List[int]:
+    """Slot of each class in per-training-class parameters, -1 if none.
+
+    Learners with parameters per training class (TaI++'s pseudo-visual
+    prompts, T2I-PAL's prototypes) hold ``capacity`` slots, filled in the
+    order of the training classes; other classes (new classes) have none.
+
+    Raises:
+        ValueError: more training classes than slots, naming the key.
+    """
+    if len(base) > capacity:
+        raise ValueError(
+            f'{owner}: {len(base)} training classes but parameters for '
+            f'{capacity}: set model.learner.num_classes to at least '
+            f'{len(base)}.')
+    return [list(base).index(n) if n in base else -1 for n in classnames]

@@ -5,7 +5,7 @@ class name, initialised from a phrase or at random, and runs the frozen
 text transformer on the assembled prompts. This module holds those two
 steps once.
 """
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -140,3 +140,31 @@ def encode_prompts(backbone,
         for i in range(0, flat.shape[0], step)
     ])  # (N, D)
     return feats.reshape(*lead, -1)
+
+
+def encode_context_sets(backbone, tokens: PromptTokens,
+                        contexts: Sequence[Tensor]) -> List[Tensor]:
+    """Features of several prompt sets over the same names, in one pass.
+
+    Learners with more than one prompt per class (DualCoOp's positive and
+    negative, TaI-DPT's global and local) build ``tokens`` for the names
+    repeated once per set, and encode all prompts together.
+
+    Args:
+        backbone: the frozen :class:`CLIPBackbone`.
+        tokens (PromptTokens): tokens of the C names repeated ``k`` times.
+        contexts (Sequence[Tensor]): ``k`` contexts, each ``(n_ctx, W)`` or
+            ``(C, n_ctx, W)``.
+
+    Returns:
+        list[Tensor]: ``k`` unnormalised feature sets ``(C, D)``.
+    """
+    num = len(tokens) // len(contexts)
+    if num * len(contexts) != len(tokens):
+        raise ValueError(f'{len(tokens)} prompts cannot be split into '
+                         f'{len(contexts)} sets of the same names.')
+    ctx = torch.cat([
+        c.unsqueeze(0).expand(num, -1, -1) if c.dim() == 2 else c
+        for c in contexts
+    ])  # (k·C, n_ctx, W)
+    return list(encode_prompts(backbone, tokens, ctx).split(num))

@@ -6,14 +6,19 @@ with Limited Annotations", NeurIPS 2022 (official code
 """
 from typing import Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmccr.registry import PROMPT_LEARNERS
 
 from .base import Features, LearnerOutput, PromptTokens
-from .context import ContextPromptLearner, encode_prompts, init_context
+from .context import (
+    ContextPromptLearner,
+    encode_context_sets,
+    encode_prompts,
+    init_context,
+)
+from .dense import region_weights, unit_regions
 
 
 @PROMPT_LEARNERS.register_module()
@@ -86,7 +91,7 @@ class DualCoOp(ContextPromptLearner):
                     classnames: Sequence[str],
                     backbone,
                     base_classnames: Optional[Sequence[str]] = None) -> None:
-        """Tokens of the names, twice: negative prompts, then positive."""
+        """Tokens of the names, twice: positive prompts, then negative."""
         super().set_classes(classnames, backbone, base_classnames)
         self.tokens = PromptTokens(backbone, list(classnames) * 2,
                                    self.n_ctx).to(self.ctx_pos.device)
@@ -95,42 +100,24 @@ class DualCoOp(ContextPromptLearner):
         """Unit-norm positive and negative class features, ``(C, D)`` each."""
         if self.tokens is None:
             raise RuntimeError('DualCoOp.set_classes() was not called')
-        num = len(self.tokens) // 2
-        pos, neg = self.ctx_pos, self.ctx_neg
-        if pos.dim() == 2:
-            pos = pos.unsqueeze(0).expand(num, -1, -1)
-            neg = neg.unsqueeze(0).expand(num, -1, -1)
-        feats = encode_prompts(backbone, self.tokens,
-                               torch.cat([neg, pos]))  # (2C, D)
-        feats = F.normalize(feats.float(), dim=-1)
-        return feats[num:], feats[:num]
+        pos, neg = encode_context_sets(backbone, self.tokens,
+                                       [self.ctx_pos, self.ctx_neg])
+        return F.normalize(pos.float(), dim=-1), F.normalize(
+            neg.float(), dim=-1)
 
     def class_features(self, backbone, features: Features) -> Tensor:
         """The positive prompts' class features ``(C, D)``."""
         return self.prompt_features(backbone)[0]
 
-    def regions(self, features: Features) -> tuple:
-        """Unit-norm regions ``(B, R, D)`` and their mask ``(B, R)``."""
-        if features.tokens is None:
-            raise ValueError('DualCoOp needs dense features; the classifier '
-                             'provides them when needs_dense_features.')
-        tokens, mask = features.tokens, features.token_mask
-        if mask is None:
-            mask = torch.ones(tokens.shape[:2], dtype=torch.bool,
-                              device=tokens.device)
-        if self.include_global:
-            tokens = torch.cat([features.pooled.unsqueeze(1), tokens], 1)
-            mask = torch.cat([mask.new_ones(mask.shape[0], 1), mask], 1)
-        return F.normalize(tokens.float(), dim=-1), mask
-
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Logits ``z+ − z−`` ``(B, C)`` from region-aggregated scores."""
         pos, neg = self.prompt_features(backbone)  # (C, D) each
-        regions, mask = self.regions(features)  # (B, R, D), (B, R)
+        regions, mask = unit_regions(features, self.include_global,
+                                     'DualCoOp')  # (B, R, D), (B, R)
         cos_pos = regions @ pos.t()  # (B, R, C)
         cos_neg = regions @ neg.t()  # (B, R, C)
-        weights = (self.spatial_temperature * cos_pos).masked_fill(
-            ~mask.unsqueeze(-1), float('-inf')).softmax(dim=1)  # (B, R, C)
+        weights = region_weights(cos_pos, mask,
+                                 self.spatial_temperature)  # (B, R, C)
         scale = backbone.logit_scale if self.logit_scale is None \
             else self.logit_scale
         z_pos = scale * (weights * cos_pos).sum(1)  # (B, C)
