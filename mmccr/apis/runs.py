@@ -64,6 +64,34 @@ def config_digest(cfg: Config) -> str:
     return hashlib.sha256(cfg.pretty_text.encode('utf-8')).hexdigest()[:16]
 
 
+def execute(cfg: Config,
+            progress: Optional[Progress] = None,
+            description: str = 'run',
+            train: bool = True) -> dict:
+    """Build the runner, train (when the config trains and ``train``) and
+    test; no caching.
+
+    Args:
+        cfg (Config): from :func:`seeded_config`; with ``train=False`` its
+            ``load_from`` names the checkpoint to test.
+        progress (rich.progress.Progress, optional): shows the run's
+            iterations.
+        description (str): the run's label on the progress bar.
+        train (bool): train first when the config has ``train_cfg``.
+
+    Returns:
+        dict: metric name → value (fractions, not ×100).
+    """
+    with explain_build_errors(cfg):  # config errors name the key path
+        runner = Runner.from_cfg(cfg)
+        if progress is not None:
+            runner.register_hook(RichProgressHook(progress, description),
+                                 priority='LOWEST')
+        if train and cfg.get('train_cfg'):
+            runner.train()
+        return runner.test()
+
+
 def run_config(cfg: Config,
                progress: Optional[Progress] = None,
                description: str = 'run',
@@ -95,13 +123,6 @@ def run_config(cfg: Config,
             return stored['metrics']
         print_log(f'{path} is from another config; rerunning',
                   logger='current', level=logging.WARNING)
-    with explain_build_errors(cfg):  # config errors name the key path
-        runner = Runner.from_cfg(cfg)
-        if progress is not None:
-            runner.register_hook(RichProgressHook(progress, description),
-                                 priority='LOWEST')
-        if cfg.get('train_cfg'):
-            runner.train()
-        metrics = runner.test()
+    metrics = execute(cfg, progress, description)
     atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
     return metrics
