@@ -84,8 +84,7 @@ def append_record(path: str, record: dict) -> None:
     without its newline (an interrupted write) is closed first, so it stays
     a single corrupt line.
     """
-    line = json.dumps(nan_to_none(record), allow_nan=False,
-                      sort_keys=True) + '\n'
+    line = json.dumps(nan_to_none(record), allow_nan=False) + '\n'
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path + '.lock', 'a') as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
