@@ -566,19 +566,21 @@ def test_run_config_reads_finished_runs_and_reruns_changed_ones(
 
 
 def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
-    """Two demo configs, one epoch: table, files, then cached runs."""
+    """Two demo configs, one epoch: table, files, then finished runs are
+    skipped (the tool is a case of the grid runner)."""
     work = tmp_path / 'compare'
     args = [demo('bce'), demo('ccr'), '--work-dir', work, '--cfg-options',
             *options(tmp_path)]
     tool('tools/analysis_tools/compare_calibrators.py', *args)
     out = capsys.readouterr().out
     names = ['coop_bce_shapes_tiny', 'coop_ccr_shapes_tiny']
-    metrics = {}
+    records = [json.loads(line) for line in
+               (work / 'results.jsonl').read_text().splitlines()]
+    assert [r['run'] for r in records] == [f'{n}/seed1' for n in names]
+    metrics = {r['cell']['config']: r['metrics'] for r in records}
     for name in names:
-        stored = json.loads(
-            (work / name / 'seed1' / 'results.json').read_text())
-        metrics[name] = stored['metrics']
         assert name in out
+        assert (work / 'runs' / name / 'seed1' / 'epoch_1.pth').is_file()
     assert f'written {work}/comparison.md' in out
 
     groups = ['base', 'new', 'HM']
@@ -600,16 +602,16 @@ def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
     assert [row[:2] for row in table[1:]] == [[n, '1'] for n in names]
     assert table[1][2] == f'{100 * metrics[names[0]]["calib/ECE_base"]:.4f}'
 
-    # Again: the finished runs are read back; nothing is built or trained.
+    # Again: the finished runs are skipped; nothing is built or trained.
     def no_runner(cfg):
         raise AssertionError('a finished run was run again')
 
     monkeypatch.setattr(runs.Runner, 'from_cfg', no_runner)
     tool('tools/analysis_tools/compare_calibrators.py', *args)
     out = capsys.readouterr().out
-    for name in names:
-        assert f'read {work / name / "seed1" / "results.json"}' in out
+    assert '2 runs, 2 finished' in out
     assert (work / 'comparison.md').read_text().splitlines() == text
+    assert len((work / 'results.jsonl').read_text().splitlines()) == 2
 
 
 def test_fitted_state_of_other_weights_is_not_reused(tmp_path):
