@@ -141,15 +141,19 @@ class Grid:
         name (str): the grid's name (file stem by default).
         work_dir (str): runs go to ``<work_dir>/runs/<run id>``; the
             results store is ``<work_dir>/results.jsonl``.
-        cells (list[Cell]): every cell, in axis order.
+        cells (list[Cell]): every cell that composes, in axis order.
         seeds (list[int]): the seeds.
         source (str): the grid file (or a description).
+        bad (dict): cell name → problems of the cells that do not compose
+            (reported with the others by
+            :func:`~mmccr.apis.grid_runner.prepare`).
     """
     name: str
     work_dir: str
     cells: List[Cell]
     seeds: List[int]
     source: str
+    bad: Dict[str, List[str]] = field(default_factory=dict)
 
     def runs(self) -> List[Run]:
         """Every run, cell-major."""
@@ -255,9 +259,10 @@ def _excluded(labels: Dict[str, str], exclude: Sequence[dict]) -> bool:
     return False
 
 
-def _composed_cells(grid: Config, config_dir: str,
-                    problems: List[str]) -> List[Cell]:
-    """Cells of a composition grid; problems are collected, not raised."""
+def _composed_cells(grid: Config, config_dir: str, problems: List[str],
+                    bad: Dict[str, List[str]]) -> List[Cell]:
+    """Cells of a composition grid; grid problems and bad cells are
+    collected, not raised."""
     axes = {}
     for key, _ in AXES:
         try:
@@ -296,7 +301,7 @@ def _composed_cells(grid: Config, config_dir: str,
             if grid.get('evaluation'):
                 bases.append(base_path('evaluation', grid.evaluation))
         except GridError as e:
-            problems.append(f'cell {"/".join(labels.values())}: {e}')
+            bad.setdefault('/'.join(labels.values()), []).append(str(e))
             continue
         name = '/'.join(labels.values())
         path = osp.join(config_dir, name.replace('/', '__') + '.py')
@@ -322,7 +327,9 @@ def load_grid(path: str, work_dir: Optional[str] = None) -> Grid:
             (default ``work_dirs/grids/<name>``).
 
     Raises:
-        GridError: unknown keys or bases; lists every problem.
+        GridError: unknown grid keys, a missing backbone or learners;
+            lists every problem. Cells naming unknown bases are kept in
+            ``Grid.bad``, for :func:`~mmccr.apis.grid_runner.prepare`.
     """
     if not osp.isfile(path):
         raise GridError(f'grid file {path} does not exist')
@@ -346,6 +353,7 @@ def grid_from_config(grid: Config, default_name: str,
         'work_dirs', 'grids', name)
     config_dir = osp.join(work_dir, 'configs')
     seeds = list(grid.get('seeds') or [1])
+    bad: Dict[str, List[str]] = {}
     if grid.get('configs'):
         clash = [k for k, _ in AXES if grid.get(k) is not None]
         if clash:
@@ -354,16 +362,16 @@ def grid_from_config(grid: Config, default_name: str,
         cells = []
         for label, config in grid.configs.items():
             if not osp.isfile(config):
-                problems.append(f'configs: {label}: no file {config}')
+                bad[label] = [f'no config file {config}']
                 continue
             cells.append(Cell({'config': label}, config,
                               dict(grid.get('cfg_options') or {}),
                               bool(Config.fromfile(config).get('train_cfg'))))
     else:
-        cells = _composed_cells(grid, config_dir, problems)
+        cells = _composed_cells(grid, config_dir, problems, bad)
     if problems:
         raise GridError(f'{source}: ' + '\n  '.join([''] + problems))
-    return Grid(name, work_dir, cells, seeds, source)
+    return Grid(name, work_dir, cells, seeds, source, bad)
 
 
 def run_config_of(run: Run, work_dir: str,

@@ -69,7 +69,7 @@ def prepare(grid: Grid, extra_options: Optional[dict] = None) -> Plan:
     Raises:
         GridError: one line per bad cell (seeds do not repeat a cell).
     """
-    configs, bad = {}, {}
+    configs, bad = {}, dict(grid.bad)
     for run in grid.runs():
         if run.cell.name in bad:
             continue
@@ -83,11 +83,12 @@ def prepare(grid: Grid, extra_options: Optional[dict] = None) -> Plan:
         else:
             configs[run.id] = cfg
     if bad:
-        files = {c.name: c.config for c in grid.cells}
-        lines = [f'{name} ({files[name]}): ' + '; '.join(problems)
+        files = {c.name: f' ({c.config})' for c in grid.cells}
+        lines = [f'{name}{files.get(name, "")}: ' + '; '.join(problems)
                  for name, problems in bad.items()]
-        raise GridError(f'{grid.source}: {len(bad)} of {len(grid.cells)} '
-                        'cells cannot run:\n  ' + '\n  '.join(lines))
+        total = len(grid.cells) + len(grid.bad)
+        raise GridError(f'{grid.source}: {len(bad)} of {total} cells cannot '
+                        'run (nothing was run):\n  ' + '\n  '.join(lines))
     runs = plan_runs(grid.runs(), configs)
     return Plan(runs, configs,
                 {rid: config_sha256(cfg) for rid, cfg in configs.items()})
