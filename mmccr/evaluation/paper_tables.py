@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from .comparison import metric_key, summarize
+from .comparison import metric_key, summarize, table_columns
 from .conventions import item_label, shared_conventions
 from .stats import TEST_NAME, wilcoxon_signed_rank
 
@@ -47,7 +47,8 @@ class Layout:
         title (str): what it shows.
         metrics (list[str]): metric names (bare, see
             :func:`~mmccr.evaluation.comparison.metric_key`); a name
-            ``a|b`` takes the first of ``a``, ``b`` the records have.
+            ``a|b`` takes the first of ``a``, ``b`` the records have;
+            ``NAME:g1,g2`` limits its groups (``table_columns``).
         groups (list[str]): class groups; ``MEAN`` is replaced by ``Avg``
             or ``HM`` (:func:`mean_group`).
         per_dataset_columns (bool): columns per dataset (Table 5) instead of
@@ -145,17 +146,19 @@ def build_table(records: Sequence[dict], layout: Layout,
     """
     records = list(records)
     mean = mean_group(records, mean)
-    groups = [mean if g == 'MEAN' else g for g in (groups or layout.groups)]
-    names = [_resolve(m, records, groups[0])
-             for m in (metrics or layout.metrics)]
+    pairs = [(name, mean if group == 'MEAN' else group)
+             for name, group in table_columns(metrics or layout.metrics,
+                                              groups or layout.groups)]
+    pairs = [(_resolve(name, records, group), group)
+             for name, group in pairs]
     datasets = list(dict.fromkeys(r['cell'].get(DATASET_AXIS, '')
                                   for r in records))
     rows = list(dict.fromkeys(row_label(r['cell']) for r in records))
     if layout.per_dataset_columns:
-        columns = [(m, g, d) for m in names for g in groups for d in datasets]
+        columns = [(m, g, d) for m, g in pairs for d in datasets]
         block_of = {d: '' for d in datasets}
     else:
-        columns = [(m, g, None) for m in names for g in groups]
+        columns = [(m, g, None) for m, g in pairs]
         block_of = {d: d for d in datasets}
     blocks = {b: {row: {c: [] for c in columns} for row in rows}
               for b in dict.fromkeys(block_of.values())}
