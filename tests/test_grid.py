@@ -311,3 +311,27 @@ def test_store_records_are_json_lines(tmp_path, fake):
     record = json.loads(line)
     assert record['status'] == 'done' and record['seed'] == 1
     assert record['checkpoint'].endswith('epoch_50.pth')
+
+
+def test_demo_grid_composes_the_demo_leaves(tmp_path):
+    """configs/grids/demo.py runs exactly the configs of scripts/demo.sh,
+    so run_grid.py + make_tables.py reproduce the demo's table."""
+    grid = load_grid(osp.join(REPO, 'configs', 'grids', 'demo.py'),
+                     str(tmp_path / 'demo'))
+    leaves = {'zero-shot/none': 'zeroshot', 'CoOp/none': 'coop_bce',
+              'CoOp/ccr': 'coop_ccr', 'CoOp/ranking/none': 'coop_ranking'}
+    runs = grid.runs()
+    assert sorted(r.cell.name.split('/', 1)[1] for r in runs) == \
+        sorted(leaves)
+    for run in runs:
+        composed = compose(run).to_dict()
+        leaf = leaves[run.cell.name.split('/', 1)[1]]
+        expected = load_config(osp.join(REPO, 'configs', 'demo',
+                                        f'{leaf}_toyworld.py'))
+        expected.randomness = dict(expected.randomness, seed=1)
+        if expected.get('train_dataloader'):
+            expected.train_dataloader.dataset.seed = 1
+        expected = expected.to_dict()
+        if leaf == 'zeroshot':  # the zero-shot leaf names no calibrators
+            assert composed['model'].pop('calibrators') == []
+        assert composed == expected, leaf
