@@ -26,7 +26,8 @@ cells that match every axis of a rule. A learner in
 test, with the few-shot sample kept as the reference set of PIECE.
 Instead of the composition axes,
 ``configs = dict(LABEL='path/to/leaf.py', ...)`` runs existing leaf
-configs (``compare_calibrators.py`` does this).
+configs, optionally × the ``options`` axis (``compare_calibrators.py`` and
+``lambda_sweep.py`` do this).
 
 Every cell becomes a generated leaf config file under
 ``<work_dir>/configs/`` (what a cluster job reads); a cell × seed is a
@@ -355,18 +356,25 @@ def grid_from_config(grid: Config, default_name: str,
     seeds = list(grid.get('seeds') or [1])
     bad: Dict[str, List[str]] = {}
     if grid.get('configs'):
-        clash = [k for k, _ in AXES if grid.get(k) is not None]
+        clash = [k for k, _ in AXES if k != 'options' and
+                 grid.get(k) is not None]
         if clash:
-            problems.append(f'configs= runs leaf configs; it cannot be '
-                            f'combined with the axes {clash}')
+            problems.append(f'configs= runs leaf configs; it combines with '
+                            f'the options axis only, not with {clash}')
+        options = _entries('options', grid.get('options'))
         cells = []
         for label, config in grid.configs.items():
             if not osp.isfile(config):
                 bad[label] = [f'no config file {config}']
                 continue
-            cells.append(Cell({'config': label}, config,
-                              dict(grid.get('cfg_options') or {}),
-                              bool(Config.fromfile(config).get('train_cfg'))))
+            trains = bool(Config.fromfile(config).get('train_cfg'))
+            for option in options:
+                labels = {'config': label}
+                if option is not None:
+                    labels['options'] = option.name
+                cells.append(Cell(labels, config, _merge(
+                    option.cfg_options if option else {},
+                    dict(grid.get('cfg_options') or {})), trains))
     else:
         cells = _composed_cells(grid, config_dir, problems, bad)
     if problems:

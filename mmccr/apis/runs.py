@@ -1,26 +1,18 @@
-"""Run a config (train if it trains, then test) once per seed, cached.
+"""Run one config: :func:`seeded_config` loads it for a seed,
+:func:`execute` trains (when it trains) and tests.
 
-Used by ``tools/analysis_tools/compare_calibrators.py`` and the demo: a
-finished run leaves ``results.json`` in its work directory and is read
-back instead of rerun, unless its config changed.
+The grid runner (:mod:`mmccr.apis.grid_runner`) runs every experiment of
+mmccr's tools through these two functions; it keeps the results.
 """
-import hashlib
-import json
-import logging
-import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
-from mmengine.logging import print_log
 from rich.progress import Progress
 
 from mmccr.config_errors import explain_build_errors
 from mmccr.engine import MMCCRRunner as Runner  # brief terminal log
 from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.config import finalize
-from mmccr.utils.io import atomic_write_json
-
-RESULTS = 'results.json'
 
 
 def seeded_config(config: str,
@@ -59,11 +51,6 @@ def seeded_config(config: str,
     return cfg
 
 
-def config_digest(cfg: Config) -> str:
-    """Hash of a config's content (detects changed configs)."""
-    return hashlib.sha256(cfg.pretty_text.encode('utf-8')).hexdigest()[:16]
-
-
 def execute(cfg: Config,
             progress: Optional[Progress] = None,
             description: str = 'run',
@@ -90,39 +77,3 @@ def execute(cfg: Config,
         if train and cfg.get('train_cfg'):
             runner.train()
         return runner.test()
-
-
-def run_config(cfg: Config,
-               progress: Optional[Progress] = None,
-               description: str = 'run',
-               rerun: bool = False) -> dict:
-    """Train (when the config trains) and test; return the test metrics.
-
-    A config without ``train_cfg`` (e.g. zero-shot CLIP) is only tested.
-    The metrics are stored in ``<work_dir>/results.json`` with the config's
-    digest; a later call with the same config reads them back.
-
-    Args:
-        cfg (Config): from :func:`seeded_config`.
-        progress (rich.progress.Progress, optional): shows the run's
-            iterations.
-        description (str): the run's label on the progress bar.
-        rerun (bool): ignore stored results.
-
-    Returns:
-        dict: metric name → value (fractions, not ×100).
-    """
-    path = osp.join(cfg.work_dir, RESULTS)
-    digest = config_digest(cfg)
-    if not rerun and osp.isfile(path):
-        with open(path, encoding='utf-8') as f:
-            stored = json.load(f)
-        if stored.get('config_digest') == digest:
-            if progress is not None:
-                progress.console.print(f'{description}: read {path}')
-            return stored['metrics']
-        print_log(f'{path} is from another config; rerunning',
-                  logger='current', level=logging.WARNING)
-    metrics = execute(cfg, progress, description)
-    atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
-    return metrics
