@@ -160,6 +160,7 @@ def execute_run(grid: Grid, plan: Plan, run: Run, latest: Dict[str, dict],
     work_dir = run_dir(grid, run)
     record = dict(run=run.id, cell=dict(run.cell.labels), seed=run.seed,
                   config=run.cell.config, cfg_options=run.cell.cfg_options,
+                  extra_options=options.extra_options,
                   config_digest=plan.digests[run.id], trainer=run.trainer,
                   work_dir=work_dir, started=_now(), host=socket.gethostname(),
                   versions=versions())

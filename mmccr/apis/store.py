@@ -20,7 +20,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from mmccr.utils.io import nan_to_none
 from mmccr.version import __version__
@@ -139,3 +139,31 @@ def versions() -> Dict[str, Optional[str]]:
         except metadata.PackageNotFoundError:
             found[package] = None
     return found
+
+
+def select_records(path: str, runs: Sequence[str] = (),
+                   seed: Optional[int] = None) -> List[dict]:
+    """Finished runs of a store: those named (in that order), or every
+    finished run (of ``seed`` when given).
+
+    Raises:
+        ValueError: a named run is not in the store or did not finish.
+    """
+    latest = read_store(path).latest()
+    if runs:
+        missing = [r for r in runs if latest.get(r, {}).get('status')
+                   != 'done']
+        if missing:
+            raise ValueError(f'{path}: no finished run {", ".join(missing)} '
+                             '(run ids as tools/run_grid.py --list prints '
+                             'them)')
+        return [latest[r] for r in runs]
+    return [r for r in latest.values() if r['status'] == 'done'
+            and (seed is None or r['seed'] == seed)]
+
+
+def record_name(record: dict) -> str:
+    """A run's label in figures: its cell labels without the dataset, and
+    the seed."""
+    cell = [str(v) for k, v in record['cell'].items() if k != 'datasets']
+    return '/'.join(cell + [f'seed{record["seed"]}'])

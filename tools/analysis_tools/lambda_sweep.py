@@ -22,8 +22,6 @@ Writes ``sweep.csv`` (one row per method and λ: mean and std over seeds),
 baseline as a dashed line) and ``chosen.json`` under ``--work-dir``.
 """
 import argparse
-import csv
-import io
 import os.path as osp
 from typing import Dict, List
 
@@ -36,6 +34,7 @@ from mmccr.apis.store import read_store
 from mmccr.evaluation.comparison import summarize
 from mmccr.utils.config import load_config
 from mmccr.utils.io import atomic_write_bytes, atomic_write_json
+from mmccr.visualization.figures import new_figure, rows_to_csv, save_png
 
 DEFAULT_CONFIG = 'configs/demo/coop_bce_toyworld.py'
 
@@ -148,22 +147,9 @@ def choose(rows: List[dict]) -> Dict[str, float]:
     return {m: r['lam'] for m, r in chosen.items() if m != 'BCE'}
 
 
-def to_csv(rows: List[dict]) -> str:
-    """The rows as CSV (fractions, not ×100)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]),
-                            lineterminator='\n')
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 def plot(rows: List[dict], path: str, title: str) -> None:
     """Base accuracy and base ECE (×100) against λ, one line per method."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 4))
-    FigureCanvasAgg(fig)
+    fig = new_figure(10, 4)
     base = next(r for r in rows if r['method'] == 'BCE')
     for ax, label in zip(fig.subplots(1, 2), ('acc[Hamming]', 'ECE'),
                          strict=True):
@@ -181,10 +167,7 @@ def plot(rows: List[dict], path: str, title: str) -> None:
         ax.set_ylabel(f'base {label} (×10⁻², val split)')
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=120)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(fig, path)
 
 
 def main() -> None:
@@ -200,7 +183,7 @@ def main() -> None:
                 for label in KEYS), markup=False)
     console.print(f'λ with the lowest base ECE on val: {chosen}')
     atomic_write_bytes(osp.join(args.work_dir, 'sweep.csv'),
-                       to_csv(rows).encode('utf-8'))
+                       rows_to_csv(rows).encode('utf-8'))
     atomic_write_json(osp.join(args.work_dir, 'chosen.json'),
                       dict(criterion='lowest mean base ECE on the val split',
                            seeds=args.seeds, chosen=chosen))
