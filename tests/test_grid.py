@@ -89,12 +89,19 @@ def records(grid) -> list:
     ('kgcoop', 'ccr', 'kgcoop_ccr_toyworld'),
     ('dualcoop', 'none', 'dualcoop_bce_toyworld'),
     ('zeroshot', None, 'zeroshot_toyworld'),
+    ('coop', 'none', '../coop_bce_coco_16shot'),
+    ('cocoop', 'ccr', '../cocoop_ccr_coco_16shot'),
+    ('coop', 'ccr', '../coop_ccr_voclt_16shot'),
 ])
 def test_composition_from_base_names_equals_the_leaf(tmp_path, learner,
                                                      calibrator, leaf):
-    grid = grid_from_config(
-        toy_grid(tmp_path, learners=[learner], calibrators=[calibrator],
-                 seeds=[3]), 'x')
+    spec = toy_grid(tmp_path, learners=[learner], calibrators=[calibrator],
+                    seeds=[3])
+    if leaf.startswith('../'):  # a paper leaf: ViT-B/16, 10 epochs
+        dataset = 'voclt' if 'voclt' in leaf else 'coco14'
+        spec.update(backbone='vit-b16', schedule='sgd_cos_10e',
+                    datasets=[f'{dataset}_base2new'])
+    grid = grid_from_config(spec, 'x')
     (run, ) = grid.runs()
     composed = compose(run)
     expected = load_config(osp.join(REPO, 'configs', 'demo', f'{leaf}.py'))

@@ -62,6 +62,9 @@ AXES = (('datasets', 'datasets'), ('shots', None), ('learners', 'learners'),
 SETTINGS = ('name', 'work_dir', 'backbone', 'schedule', 'evaluation',
             'seeds', 'cfg_options', 'configs', 'exclude')
 
+#: The runtime base (hooks, scope), added when the schedule lacks it.
+RUNTIME = osp.join(CONFIGS, '_base_', 'default_runtime.py')
+
 #: Lines that turn a training config into a test-only one (zero-shot).
 TEST_ONLY = ('reference_dataloader = _base_.train_dataloader\n'
              'train_dataloader = None\ntrain_cfg = None\n'
@@ -297,8 +300,10 @@ def _composed_cells(grid: Config, config_dir: str, problems: List[str],
                     raise GridError("the grid names no schedule (schedule = "
                                     "'sgd_cos_toyworld')")
                 bases.append(base_path('schedules', schedule))
+                if 'default_scope' not in Config.fromfile(bases[-1]):
+                    bases.append(RUNTIME)  # the schedule has no runtime
             else:
-                bases.append(osp.join(CONFIGS, '_base_', 'default_runtime.py'))
+                bases.append(RUNTIME)
             if grid.get('evaluation'):
                 bases.append(base_path('evaluation', grid.evaluation))
         except GridError as e:
