@@ -136,6 +136,9 @@ def test_conventions_and_reconstruction_are_named():
     table = table_one()
     assert table.notes[:2] == CONVENTIONS
     assert 'reconstruction' not in table.title
+    assert table.title.startswith('Table 1 layout, chosen columns, ×10⁻²')
+    assert build_table(STORE, LAYOUTS[3]).title.startswith(
+        'Table 3: Calibration on head / medium / tail / new classes')
     assert [c[1] for c in table.columns] == ['base', 'new', 'HM']
     paper = [dict(r, conventions=[PAPER_NOTE] + CONVENTIONS) for r in STORE]
     for r in paper:

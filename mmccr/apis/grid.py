@@ -27,7 +27,9 @@ test, with the few-shot sample kept as the reference set of PIECE.
 Instead of the composition axes,
 ``configs = dict(LABEL='path/to/leaf.py', ...)`` runs existing leaf
 configs, optionally × the ``options`` axis (``compare_calibrators.py`` and
-``lambda_sweep.py`` do this).
+``lambda_sweep.py`` do this); with ``config_axes = ('learners',
+'calibrators', 'target')`` a label ``'CoOp/none/coco17'`` names one value
+per axis (tables then group by them).
 
 Every cell becomes a generated leaf config file under
 ``<work_dir>/configs/`` (what a cluster job reads); a cell × seed is a
@@ -60,7 +62,7 @@ AXES = (('datasets', 'datasets'), ('shots', None), ('learners', 'learners'),
 
 #: Grid keys understood besides the axes.
 SETTINGS = ('name', 'work_dir', 'backbone', 'schedule', 'evaluation',
-            'seeds', 'cfg_options', 'configs', 'exclude')
+            'seeds', 'cfg_options', 'configs', 'config_axes', 'exclude')
 
 #: The runtime base (hooks, scope), added when the schedule lacks it.
 RUNTIME = osp.join(CONFIGS, '_base_', 'default_runtime.py')
@@ -373,8 +375,14 @@ def grid_from_config(grid: Config, default_name: str,
                 bad[label] = [f'no config file {config}']
                 continue
             trains = bool(Config.fromfile(config).get('train_cfg'))
+            axes = list(grid.get('config_axes') or ['config'])
+            parts = str(label).split('/') if len(axes) > 1 else [label]
+            if len(parts) != len(axes):
+                problems.append(f'configs: label {label!r} needs one part '
+                                f'per config_axes {axes}, joined by /')
+                continue
             for option in options:
-                labels = {'config': label}
+                labels = dict(zip(axes, parts, strict=True))
                 if option is not None:
                     labels['options'] = option.name
                 cells.append(Cell(labels, config, _merge(

@@ -97,9 +97,10 @@ class Table:
     tests: List[dict] = field(default_factory=list)
 
 
-def row_label(cell: Mapping[str, str]) -> str:
-    """A method's label: its cell labels except the dataset, ``a/b``."""
-    return '/'.join(str(v) for k, v in cell.items() if k != DATASET_AXIS)
+def row_label(cell: Mapping[str, str], skip: str = DATASET_AXIS) -> str:
+    """A method's label: its cell labels except ``skip`` (the dataset),
+    ``a/b``."""
+    return '/'.join(str(v) for k, v in cell.items() if k != skip)
 
 
 def mean_group(records: Sequence[dict], prefer: Optional[str] = None) -> str:
@@ -127,7 +128,8 @@ def build_table(records: Sequence[dict], layout: Layout,
                 mean: Optional[str] = None,
                 pair: Optional[Tuple[str, str]] = ('none', 'ccr'),
                 pair_axis: str = 'calibrators',
-                failed: Sequence[str] = ()) -> Table:
+                failed: Sequence[str] = (),
+                column_axis: str = DATASET_AXIS) -> Table:
     """Fill a layout from run records.
 
     Args:
@@ -140,6 +142,10 @@ def build_table(records: Sequence[dict], layout: Layout,
             its +CCR version for the paired test; None: no test.
         pair_axis (str): the axis that ``pair`` labels.
         failed (Sequence[str]): ids of failed runs (listed in the notes).
+        column_axis (str): the axis whose labels are the columns of a
+            ``per_dataset_columns`` layout (Table 5: ``datasets``, or the
+            target axis of a domain-generalization grid); the other
+            layouts make blocks of it.
 
     Returns:
         Table: the filled table.
@@ -151,9 +157,10 @@ def build_table(records: Sequence[dict], layout: Layout,
                                               groups or layout.groups)]
     pairs = [(_resolve(name, records, group), group)
              for name, group in pairs]
-    datasets = list(dict.fromkeys(r['cell'].get(DATASET_AXIS, '')
+    datasets = list(dict.fromkeys(r['cell'].get(column_axis, '')
                                   for r in records))
-    rows = list(dict.fromkeys(row_label(r['cell']) for r in records))
+    rows = list(dict.fromkeys(row_label(r['cell'], column_axis)
+                              for r in records))
     if layout.per_dataset_columns:
         columns = [(m, g, d) for m, g in pairs for d in datasets]
         block_of = {d: '' for d in datasets}
@@ -166,8 +173,8 @@ def build_table(records: Sequence[dict], layout: Layout,
              for b in blocks}
     conventions: Dict[str, List[str]] = {}
     for record in sorted(records, key=lambda r: r['seed']):
-        dataset = record['cell'].get(DATASET_AXIS, '')
-        block, row = block_of[dataset], row_label(record['cell'])
+        dataset = record['cell'].get(column_axis, '')
+        block, row = block_of[dataset], row_label(record['cell'], column_axis)
         conventions.setdefault(row, record.get('conventions') or [])
         for column in columns:
             name, group, only = column
@@ -181,8 +188,10 @@ def build_table(records: Sequence[dict], layout: Layout,
             seeds[block][row][column].append(record['seed'])
     notes = shared_conventions(conventions)
     reconstruction = any('reconstruction' in line for line in notes)
-    title = f'Table {layout.number}: {layout.title}, ×10⁻², mean ± sample ' \
-        'std over seeds'
+    what = f'Table {layout.number}: {layout.title}' \
+        if metrics is None and groups is None else \
+        f'Table {layout.number} layout, chosen columns'
+    title = f'{what}, ×10⁻², mean ± sample std over seeds'
     if reconstruction:
         title += ' (a reconstruction: the paper preset of the evaluation)'
     notes.append(f'{MISSING} = no finished run (missing, not filled); bold '
@@ -192,7 +201,8 @@ def build_table(records: Sequence[dict], layout: Layout,
                      + ', '.join(failed))
     table = Table(title, columns, blocks, seeds, notes)
     if pair:
-        table.tests = paired_tests(records, columns, pair, pair_axis)
+        table.tests = paired_tests(records, columns, pair, pair_axis,
+                                   column_axis)
         if table.tests:
             notes.append(f'Paired test: {TEST_NAME}; over the (dataset, '
                          'seed) pairs both methods have; Δ = mean of '
@@ -201,17 +211,19 @@ def build_table(records: Sequence[dict], layout: Layout,
 
 
 def paired_tests(records: Sequence[dict], columns: Sequence[Column],
-                 pair: Tuple[str, str], axis: str) -> List[dict]:
-    """One test per method with both ``pair`` labels and per column."""
+                 pair: Tuple[str, str], axis: str,
+                 block_axis: str = DATASET_AXIS) -> List[dict]:
+    """One test per method with both ``pair`` labels and per column;
+    the pairs are (``block_axis`` label, seed)."""
     values: Dict[Tuple[str, str], Dict[Tuple[str, int], dict]] = {}
     for record in records:
         cell = dict(record['cell'])
         label = cell.get(axis)
         if label not in pair:
             continue
-        dataset = cell.pop(DATASET_AXIS, '')
+        dataset = cell.pop(block_axis, '')
         cell.pop(axis)
-        method = row_label(cell)
+        method = row_label(cell, block_axis)
         values.setdefault((method, label), {})[(dataset, record['seed'])] = \
             record['metrics']
     tests = []

@@ -25,6 +25,7 @@ from mmccr.evaluation.paper_tables import (
     build_table,
     cells,
     column_label,
+    row_label,
     tests_csv,
     to_csv,
     to_latex,
@@ -49,13 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help='base/new mean column (default: Avg for the '
                         'paper preset, else HM)')
     parser.add_argument('--datasets', nargs='+',
-                        help='dataset labels to include (default: all)')
+                        help='dataset labels (of --column-axis) to include '
+                        '(default: all)')
     parser.add_argument('--pair', nargs=2, default=['none', 'ccr'],
                         metavar=('BASELINE', 'METHOD'),
                         help='calibrator labels compared by the paired test '
                         '(default: none ccr)')
     parser.add_argument('--pair-axis', default='calibrators',
                         help='the axis the --pair labels belong to')
+    parser.add_argument('--column-axis', default='datasets',
+                        help='Table 5: the axis whose labels are the columns '
+                        "(e.g. 'target' of configs/grids/paper_dg.py)")
     parser.add_argument('--names', nargs='+', metavar='OLD=NEW',
                         help='rename rows, e.g. CoOp/none=CoOp')
     parser.add_argument('--out-dir', help='default: tables/ beside the store')
@@ -104,15 +109,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         console.print(problem, style='yellow', markup=False)
     latest = content.latest().values()
     records = [r for r in latest if r['status'] == 'done' and (
-        not args.datasets or r['cell'].get('datasets') in args.datasets)]
+        not args.datasets or r['cell'].get(args.column_axis)
+        in args.datasets)]
     failed = [r['run'] for r in latest if r['status'] != 'done']
     renames = dict(n.split('=', 1) for n in args.names or [])
+    axis = args.column_axis
     for record in records:
-        label = '/'.join(str(v) for k, v in record['cell'].items()
-                         if k != 'datasets')
+        label = row_label(record['cell'], axis)
         if label in renames:  # one label: keep the dataset, rename the rest
-            dataset = record['cell'].get('datasets')
-            record['cell'] = dict({'datasets': dataset} if dataset else {},
+            block = record['cell'].get(axis)
+            record['cell'] = dict({axis: block} if block else {},
                                   method=renames[label])
     if not records:
         console.print(f'{store}: no finished runs', markup=False)
@@ -122,7 +128,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     for number in args.table:
         table = build_table(records, LAYOUTS[number], args.metrics,
                             args.groups, args.mean, tuple(args.pair),
-                            args.pair_axis, failed)
+                            args.pair_axis, failed, args.column_axis)
         show(table, console)
         outputs = {'md': to_markdown(table), 'csv': to_csv(table),
                    'tex': to_latex(table)}
