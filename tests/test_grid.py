@@ -342,3 +342,24 @@ def test_demo_grid_composes_the_demo_leaves(tmp_path):
         if leaf == 'zeroshot':  # the zero-shot leaf names no calibrators
             assert composed['model'].pop('calibrators') == []
         assert composed == expected, leaf
+
+
+@pytest.mark.parametrize('name', sorted(
+    f[:-3] for f in os.listdir(osp.join(REPO, 'configs', 'grids'))))
+def test_every_grid_file_validates(tmp_path, name):
+    """The shipped grids compose and pass validation (seed 1 only: seeds
+    do not change what is checked)."""
+    grid = load_grid(osp.join(REPO, 'configs', 'grids', f'{name}.py'),
+                     str(tmp_path))
+    grid.seeds = grid.seeds[:1]
+    plan = prepare(grid)
+    assert len(plan.runs) == len(grid.cells) > 0
+    if name == 'paper_dg':  # labels from config_axes
+        assert grid.cells[1].labels == dict(learners='CoOp',
+                                            calibrators='none',
+                                            target='coco17')
+    if name == 'paper_base2new':  # 4 datasets × (ZSCLIP + 4 learners × 4)
+        assert len(grid.cells) == 4 * (1 + 4 * 4)
+        dac = [r for r in plan.runs if '/dac/' in r.id]
+        assert dac and all(r.trainer == r.id.replace('/dac/', '/none/')
+                           for r in dac)

@@ -406,14 +406,22 @@ def run_config_of(run: Run, work_dir: str,
                          quiet=quiet, plot_dir=plot_dir)
 
 
-def compose(run: Run, extra_options: Optional[dict] = None) -> Config:
+def compose(run: Run, extra_options: Optional[dict] = None,
+            loaded: Optional[Config] = None) -> Config:
     """The run's config, loaded and finalized, without engine imports.
 
     Used to validate cells and to digest them; :func:`run_config_of` is
     what a run executes (the same config plus the work directory and the
     log level).
+
+    Args:
+        run (Run): the run.
+        extra_options (dict, optional): ``--cfg-options`` of every run.
+        loaded (Config, optional): ``Config.fromfile`` of the cell's config
+            (read once for all seeds of a cell); not modified.
     """
-    cfg = Config.fromfile(run.cell.config)
+    cfg = copy.deepcopy(loaded) if loaded is not None else \
+        Config.fromfile(run.cell.config)
     cfg.randomness = dict(cfg.get('randomness') or {}, seed=run.seed)
     if cfg.get('train_dataloader'):
         cfg.train_dataloader.dataset.seed = run.seed

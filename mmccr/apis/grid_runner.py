@@ -69,12 +69,14 @@ def prepare(grid: Grid, extra_options: Optional[dict] = None) -> Plan:
     Raises:
         GridError: one line per bad cell (seeds do not repeat a cell).
     """
-    configs, bad = {}, dict(grid.bad)
+    configs, bad, loaded = {}, dict(grid.bad), {}
     for run in grid.runs():
         if run.cell.name in bad:
             continue
         try:
-            cfg = compose(run, extra_options)
+            if run.cell.name not in loaded:  # once per cell, not per seed
+                loaded[run.cell.name] = Config.fromfile(run.cell.config)
+            cfg = compose(run, extra_options, loaded[run.cell.name])
             problems = check_run(run, cfg)
         except Exception as e:  # noqa: BLE001 -- listed, not raised one by one
             problems = [f'{type(e).__name__}: {e}']
