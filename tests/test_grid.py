@@ -363,3 +363,16 @@ def test_every_grid_file_validates(tmp_path, name):
         dac = [r for r in plan.runs if '/dac/' in r.id]
         assert dac and all(r.trainer == r.id.replace('/dac/', '/none/')
                            for r in dac)
+
+
+def test_run_grid_seeds_option_restricts_the_runs(tmp_path, capsys):
+    from runpy import run_path
+    main = run_path(osp.join(REPO, 'tools', 'run_grid.py'))['main']
+    grid = osp.join(REPO, 'configs', 'grids', 'toy_ci.py')
+    assert main([grid, '--work-dir', str(tmp_path), '--seeds', '2',
+                 '--list']) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4 and all('/seed2' in line for line in lines)
+    assert main([grid, '--work-dir', str(tmp_path), '--seeds', '3']) == 2
+    assert "--seeds [3]: not among the grid's seeds [1, 2]" in \
+        capsys.readouterr().out

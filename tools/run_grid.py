@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='stop at the first failed run')
     parser.add_argument('--only', nargs='+', default=(), metavar='RUN',
                         help='run ids to run (as listed by --list)')
+    parser.add_argument('--seeds', nargs='+', type=int,
+                        help="only these of the grid's seeds (the store "
+                        'keeps the others for a later call)')
     parser.add_argument('--list', action='store_true',
                         help='print the run ids and their trainers; run '
                         'nothing')
@@ -58,6 +61,12 @@ def main(argv=None) -> int:
         console.width = 200
     try:
         grid = load_grid(args.grid, args.work_dir)
+        if args.seeds:
+            unknown = sorted(set(args.seeds) - set(grid.seeds))
+            if unknown:
+                raise GridError(f'--seeds {unknown}: not among the grid\'s '
+                                f'seeds {grid.seeds}')
+            grid.seeds = [s for s in grid.seeds if s in args.seeds]
         plan = prepare(grid, args.cfg_options)
     except GridError as e:
         console.print(f'[red]grid error[/] {e}', highlight=False,
