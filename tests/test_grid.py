@@ -358,6 +358,12 @@ def test_every_grid_file_validates(tmp_path, name):
         assert grid.cells[1].labels == dict(learners='CoOp',
                                             calibrators='none',
                                             target='coco17')
+        # the targets test the checkpoint trained for the source
+        trainers = {r.id: r.trainer for r in plan.runs}
+        assert trainers['CoOp/none/coco17/seed1'] == \
+            trainers['CoOp/none/cocolt/seed1'] == 'CoOp/none/coco14/seed1'
+        assert trainers['CoOp/ccr/coco15/seed1'] == 'CoOp/ccr/coco14/seed1'
+        assert sum(t is None for t in trainers.values()) == 2
     if name == 'paper_base2new':  # 4 datasets × (ZSCLIP + 4 learners × 4)
         assert len(grid.cells) == 4 * (1 + 4 * 4)
         dac = [r for r in plan.runs if '/dac/' in r.id]

@@ -34,8 +34,8 @@ per axis (tables then group by them).
 Every cell becomes a generated leaf config file under
 ``<work_dir>/configs/`` (what a cluster job reads); a cell × seed is a
 :class:`Run`. Runs whose configs differ only in post-hoc calibrators (DAC,
-temperature scaling) share one training run: the others test its
-checkpoint (:func:`plan_runs`).
+temperature scaling) or in what they are tested on share one training
+run: the others test its checkpoint (:func:`plan_runs`).
 """
 import copy
 import difflib
@@ -440,12 +440,18 @@ def is_post_hoc(calibrator: dict) -> bool:
     return cls is not None and cls.loss is BaseCalibrator.loss
 
 
+#: Config keys that only say how a trained model is tested.
+TEST_KEYS = ('test_dataloader', 'test_evaluator', 'test_cfg')
+
+
 def training_digest(cfg: Config) -> Optional[str]:
     """Digest of what a run trains: the config without post-hoc
-    calibrators; None for a config that trains nothing."""
+    calibrators and without its test settings (:data:`TEST_KEYS`: a
+    domain-generalization target tests the source's training); None for a
+    config that trains nothing."""
     if not cfg.get('train_cfg'):
         return None
-    data = cfg.to_dict()
+    data = {k: v for k, v in cfg.to_dict().items() if k not in TEST_KEYS}
     model = data.get('model') or {}
     model['calibrators'] = [c for c in model.get('calibrators') or []
                             if not is_post_hoc(c)]
