@@ -271,6 +271,9 @@ def run_grid(grid: Grid, plan: Plan, options: Options,
                     continue
                 record = execute_run(grid, plan, run, latest, options,
                                      progress)
+                for task in list(progress.tasks):  # keep the view short
+                    if task.id != overall:
+                        progress.remove_task(task.id)
                 if rank0:
                     append_record(store, record)
             progress.advance(overall)
