@@ -215,3 +215,20 @@ def test_make_tables_tool_reports_corrupt_lines(tmp_path, capsys):
         assert (tmp_path / 'tables' / f'table1.{ext}').stat().st_size > 0
     assert (tmp_path / 'tables' / 'table1.md').read_text() == to_markdown(
         table_one())
+
+
+def test_make_tables_renames_rows_and_limits_metric_groups(tmp_path):
+    store = tmp_path / 'results.jsonl'
+    store.write_text(''.join(json.dumps(r) + '\n' for r in STORE))
+    main = run_path(osp.join(REPO, 'tools', 'analysis_tools',
+                             'make_tables.py'))['main']
+    assert main([str(store), '--table', '1', '--metrics', 'ECE:base,new',
+                 '--names', 'CoOp/none=CoOp+BCE', 'CoOp/ccr=CoOp+CCR',
+                 '--datasets', 'd1']) == 0
+    lines = [line for line in (tmp_path / 'tables' / 'table1.md')
+             .read_text().splitlines() if line.startswith('| ')]
+    assert lines[0] == '| Method | ECE base | ECE new |'
+    assert lines[1] == '| *d1* | | |'  # d2 left out by --datasets
+    assert lines[2].startswith('| CoOp+BCE | 12.00 ± 2.00 |')
+    assert lines[3].startswith('| CoOp+CCR | **10.00 ± 2.65** |')
+    assert len(lines) == 4
