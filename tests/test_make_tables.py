@@ -232,3 +232,15 @@ def test_make_tables_renames_rows_and_limits_metric_groups(tmp_path):
     assert lines[2].startswith('| CoOp+BCE | 12.00 ± 2.00 |')
     assert lines[3].startswith('| CoOp+CCR | **10.00 ± 2.65** |')
     assert len(lines) == 4
+
+
+def test_rows_keep_a_learner_together_whatever_the_store_order():
+    def run(learner, calibrator):
+        return dict(record('d1', calibrator, 1, ECE_base=0.1),
+                    cell=dict(datasets='d1', learners=learner,
+                              calibrators=calibrator))
+    store = [run('CoOp', 'none'), run('KgCoOp', 'none'), run('CoOp', 'dac'),
+             run('KgCoOp', 'dac')]  # post-hoc runs are stored last
+    table = build_table(store, LAYOUTS[1], metrics=['ECE'])
+    assert list(table.blocks['d1']) == ['CoOp/none', 'CoOp/dac',
+                                        'KgCoOp/none', 'KgCoOp/dac']

@@ -103,6 +103,22 @@ def row_label(cell: Mapping[str, str], skip: str = DATASET_AXIS) -> str:
     return '/'.join(str(v) for k, v in cell.items() if k != skip)
 
 
+def ordered_rows(records: Sequence[dict], skip: str) -> List[str]:
+    """Row labels grouped axis by axis: each axis's labels in the order
+    they first appear (so a learner's rows stay together even when its
+    post-hoc runs were stored last)."""
+    first: Dict[Tuple[str, str], int] = {}
+    for record in records:
+        for axis, label in record['cell'].items():
+            first.setdefault((axis, label), len(first))
+    keys = {}
+    for record in records:
+        cell = {k: v for k, v in record['cell'].items() if k != skip}
+        keys.setdefault(row_label(cell, skip),
+                        tuple(first[item] for item in cell.items()))
+    return sorted(keys, key=keys.get)
+
+
 def mean_group(records: Sequence[dict], prefer: Optional[str] = None) -> str:
     """``Avg`` when the records' conventions are the paper preset (or
     ``prefer='Avg'``), else ``HM``."""
@@ -159,8 +175,7 @@ def build_table(records: Sequence[dict], layout: Layout,
              for name, group in pairs]
     datasets = list(dict.fromkeys(r['cell'].get(column_axis, '')
                                   for r in records))
-    rows = list(dict.fromkeys(row_label(r['cell'], column_axis)
-                              for r in records))
+    rows = ordered_rows(records, column_axis)
     if layout.per_dataset_columns:
         columns = [(m, g, d) for m, g in pairs for d in datasets]
         block_of = {d: '' for d in datasets}
