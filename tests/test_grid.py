@@ -194,6 +194,22 @@ def test_failed_run_is_recorded_and_rerun_only_on_request(tmp_path, fake):
     assert all(r['status'] == 'done' for r in latest.values())
 
 
+def test_a_rerun_training_run_reruns_the_runs_testing_its_checkpoint(
+        tmp_path, fake):
+    grid = grid_from_config(toy_grid(tmp_path, seeds=[1]), 'g')
+    run_grid(grid, prepare(grid), Options(), quiet_console())
+    trainer = 'toyworld_base2new/coop/none/seed1'
+    run_grid(grid, prepare(grid), Options(only=[trainer], rerun=True),
+             quiet_console())
+    fake.calls.clear()
+    summary = run_grid(grid, prepare(grid), Options(), quiet_console())
+    # the dac run tested the old checkpoint: it runs again, nothing else
+    assert summary.done == ['toyworld_base2new/coop/dac/seed1']
+    assert [c['train'] for c in fake.calls] == [False]
+    summary = run_grid(grid, prepare(grid), Options(), quiet_console())
+    assert summary.done == [] and len(summary.skipped) == 3
+
+
 def test_stop_on_failure(tmp_path, fake):
     grid = grid_from_config(toy_grid(tmp_path), 'g')
     plan = prepare(grid)

@@ -14,6 +14,7 @@ import shlex
 import socket
 import time
 import traceback
+import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -123,9 +124,14 @@ class Options:
 def state(plan: Plan, run: Run, latest: Dict[str, dict],
           options: Options) -> str:
     """``'todo'``, ``'done'`` (finished, same config) or ``'failed'``
-    (failed with the same config, not to be rerun)."""
+    (failed with the same config, not to be rerun). A run that tests
+    another run's checkpoint is ``'todo'`` again once that run has a newer
+    record (it was rerun)."""
     record = latest.get(run.id)
     if record is None or record.get('config_digest') != plan.digests[run.id]:
+        return 'todo'
+    if run.trainer is not None and record.get('trainer_record') != \
+            (latest.get(run.trainer) or {}).get('record_id'):
         return 'todo'
     if record['status'] == 'done':
         return 'todo' if options.rerun else 'done'
@@ -160,7 +166,8 @@ def execute_run(grid: Grid, plan: Plan, run: Run, latest: Dict[str, dict],
     from .grid import run_config_of
     from .runs import execute
     work_dir = run_dir(grid, run)
-    record = dict(run=run.id, cell=dict(run.cell.labels), seed=run.seed,
+    record = dict(run=run.id, record_id=uuid.uuid4().hex,
+                  cell=dict(run.cell.labels), seed=run.seed,
                   config=run.cell.config, cfg_options=run.cell.cfg_options,
                   extra_options=options.extra_options,
                   config_digest=plan.digests[run.id], trainer=run.trainer,
@@ -176,6 +183,7 @@ def execute_run(grid: Grid, plan: Plan, run: Run, latest: Dict[str, dict],
         checkpoint = None
         if run.trainer is not None:
             trained = latest.get(run.trainer)
+            record['trainer_record'] = (trained or {}).get('record_id')
             if trained is None or trained['status'] != 'done':
                 raise RuntimeError(
                     f'its training run {run.trainer} has not finished '
