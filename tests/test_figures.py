@@ -153,3 +153,19 @@ def test_calibration_gap_figure(tiny_store):
     assert [(r['run'], r['group']) for r in groups][:4] == [
         ('CoOp/none/seed1', g) for g in ('head', 'medium', 'tail', 'new')]
     assert all(0 <= float(r['ECE']) <= 100 for r in groups)
+
+
+def test_figures_need_per_class_gaps(tiny_store, tmp_path):
+    """A run without per-class Gap (e.g. the paper preset) is refused with
+    the reason, not plotted empty."""
+    import json
+    store, _ = tiny_store
+    record = json.loads(open(store).readline())
+    results = json.load(open(record['results_file']))
+    del results['per_class']['calib/Gap']
+    (tmp_path / 'r.json').write_text(json.dumps(results))
+    (tmp_path / 'results.jsonl').write_text(json.dumps(
+        dict(record, results_file=str(tmp_path / 'r.json'))) + '\n')
+    for name in ('calibration_gap', 'embedding_divergence'):
+        with pytest.raises(SystemExit, match='no per-class calib/Gap'):
+            tool(name)([str(tmp_path / 'results.jsonl')])

@@ -45,8 +45,10 @@ def run_data(record: dict, groups) -> dict:
         results = json.load(f)
     gaps = results.get('per_class', {}).get('calib/Gap')
     if gaps is None:
-        raise SystemExit(f'{record["results_file"]}: no per-class calib/Gap; '
-                         "add 'Gap' to the calibration metric's items")
+        raise SystemExit(f'{record["results_file"]}: no per-class calib/Gap '
+                         "(add 'Gap' to the calibration metric's items; the "
+                         "paper preset's top-1 reading has no per-class "
+                         'values: configs/grids/paper_figures.py)')
     base = set(results.get('groups', {}).get('base', []))
     classes = results['classes']
     ece = {}

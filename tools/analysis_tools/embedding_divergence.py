@@ -47,10 +47,15 @@ def class_rows(record: dict, k: int, scratch: str) -> list:
                                      features['tuned'], k)
     groups = results.get('groups') or {}
     gaps = results.get('per_class', {}).get('calib/Gap')
+    if gaps is None:
+        raise SystemExit(f'{record["results_file"]}: no per-class calib/Gap '
+                         "(add 'Gap' to the calibration metric's items; the "
+                         "paper preset's top-1 reading has no per-class "
+                         'values: configs/grids/paper_figures.py)')
     rows = []
     for i, name in enumerate(results['classes']):
         group = 'base' if i in groups.get('base', ()) else 'new'
-        gap = gaps[i] if gaps and gaps[i] is not None else math.nan
+        gap = math.nan if gaps[i] is None else gaps[i]
         rows.append(dict(run=record['run'], name=record_name(record),
                          class_name=name, group=group, ED=float(ed[i]),
                          **{'NP@K': float(npk[i])}, gap=100 * gap))
