@@ -315,8 +315,9 @@ def test_emit_slurm_writes_one_command_per_run(tmp_path):
     for line in train + test:
         assert line.startswith('python tools/run_grid.py configs/grids/g.py '
                                '--only toyworld_base2new/coop/')
-    assert '#SBATCH --array=1-4' in (tmp_path / 'emit' /
-                                     'train.sbatch').read_text()
+    sbatch = (tmp_path / 'emit' / 'train.sbatch').read_text()
+    assert '#SBATCH --array=1-4' in sbatch
+    assert f'\ncd {os.getcwd()}  #' in sbatch  # relative paths keep working
     submit = (tmp_path / 'emit' / 'submit.sh').read_text()
     assert '--dependency=afterany:$train' in submit
     written = emit(grid, plan, 'torchrun', 'g.py', str(tmp_path / 'tr'))

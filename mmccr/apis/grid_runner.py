@@ -311,6 +311,7 @@ SLURM_HEADER = """#!/usr/bin/env bash
 # One grid run per array task (line $SLURM_ARRAY_TASK_ID of {commands}).
 # Adjust the resources above to the cluster; submit.sh orders the arrays.
 set -euo pipefail
+cd {cwd}  # the commands' paths are relative to where they were emitted
 eval "$(sed -n "${{SLURM_ARRAY_TASK_ID}}p" {commands})"
 """
 
@@ -363,7 +364,8 @@ def emit(grid: Grid, plan: Plan, kind: str, grid_file: str,
         if kind == 'slurm':
             write(f'{stage}.sbatch', SLURM_HEADER.format(
                 name=f'{grid.name}-{stage}', count=len(runs),
-                log_dir=osp.join(out_dir, 'logs'), commands=commands))
+                log_dir=osp.join(out_dir, 'logs'), commands=commands,
+                cwd=shlex.quote(os.getcwd())))
     if kind == 'slurm':
         lines = ['#!/usr/bin/env bash', 'set -euo pipefail',
                  f'mkdir -p {shlex.quote(osp.join(out_dir, "logs"))}']
