@@ -4,6 +4,9 @@
 # 16 shots of the base classes, evaluated on base and new classes; a table at
 # the end, reliability diagrams and everything else under work_dirs/demo/.
 # Extra arguments go to compare_calibrators.py (e.g. --seeds 1 2 3 4 5).
+# It runs the configs as a grid (one record per run in
+# work_dirs/demo/results.jsonl); configs/grids/demo.py is the same grid for
+# tools/run_grid.py + make_tables.py (docs/reproduce.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh

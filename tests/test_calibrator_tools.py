@@ -32,7 +32,7 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 
 import mmccr.apis.runs as runs
-from mmccr.apis import config_digest, run_config, seeded_config
+from mmccr.apis import execute, seeded_config
 from mmccr.calibrators import TemperatureScaling, load_vocabulary
 from mmccr.datasets.transforms import LoadImage, PackInputs
 from mmccr.engine.hooks import CalibratorFitHook
@@ -501,10 +501,9 @@ def test_metric_key_bare_and_prefixed():
 
 
 class FakeRunner:
-    """Records what ``run_config`` asks of the runner."""
+    """Records what ``execute`` asks of the runner."""
 
     calls: list = []
-    tests = 0
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -522,15 +521,12 @@ class FakeRunner:
 
     def test(self):
         self.calls.append('test')
-        FakeRunner.tests += 1
-        return {'calib/ECE_base': 0.25, 'run': FakeRunner.tests}
+        return {'calib/ECE_base': 0.25}
 
 
-def test_run_config_reads_finished_runs_and_reruns_changed_ones(
-        tmp_path, monkeypatch):
+def test_seeded_config_and_execute(tmp_path, monkeypatch):
     monkeypatch.setattr(runs, 'Runner', FakeRunner)
     monkeypatch.setattr(FakeRunner, 'calls', [])
-    monkeypatch.setattr(FakeRunner, 'tests', 0)
     work = str(tmp_path / 'run')
     cfg = seeded_config(demo('bce'), work, seed=3,
                         cfg_options={'train_cfg.max_epochs': 1})
@@ -539,46 +535,33 @@ def test_run_config_reads_finished_runs_and_reruns_changed_ones(
     assert cfg.train_dataloader.dataset.seed == 3
     assert cfg.train_cfg.max_epochs == 1
 
-    first = run_config(cfg)
-    assert first['run'] == 1
+    assert execute(cfg) == {'calib/ECE_base': 0.25}
     assert FakeRunner.calls == ['build', 'train', 'test']
-    stored = json.loads((tmp_path / 'run' / 'results.json').read_text())
-    assert stored == dict(config_digest=config_digest(cfg), metrics=first)
-
     FakeRunner.calls.clear()
-    assert run_config(cfg) == first  # read back, nothing run
-    assert FakeRunner.calls == []
-    assert run_config(cfg, rerun=True)['run'] == 2
-    assert FakeRunner.calls == ['build', 'train', 'test']
-    assert run_config(cfg)['run'] == 2  # the rerun's results were stored
-
+    execute(cfg, train=False)  # test a checkpoint (cfg.load_from)
+    assert FakeRunner.calls == ['build', 'test']
     FakeRunner.calls.clear()
-    changed = seeded_config(demo('bce'), work, seed=4,
-                            cfg_options={'train_cfg.max_epochs': 1})
-    assert config_digest(changed) != config_digest(cfg)
-    run_config(changed)
-    assert FakeRunner.calls == ['build', 'train', 'test']
-
-    FakeRunner.calls.clear()
-    changed.train_cfg = None  # a config that only tests (zero-shot)
-    run_config(changed)
+    cfg.train_cfg = None  # a config that only tests (zero-shot)
+    execute(cfg)
     assert FakeRunner.calls == ['build', 'test']
 
 
 def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
-    """Two demo configs, one epoch: table, files, then cached runs."""
+    """Two demo configs, one epoch: table, files, then finished runs are
+    skipped (the tool is a case of the grid runner)."""
     work = tmp_path / 'compare'
     args = [demo('bce'), demo('ccr'), '--work-dir', work, '--cfg-options',
             *options(tmp_path)]
     tool('tools/analysis_tools/compare_calibrators.py', *args)
     out = capsys.readouterr().out
     names = ['coop_bce_shapes_tiny', 'coop_ccr_shapes_tiny']
-    metrics = {}
+    records = [json.loads(line) for line in
+               (work / 'results.jsonl').read_text().splitlines()]
+    assert [r['run'] for r in records] == [f'{n}/seed1' for n in names]
+    metrics = {r['cell']['config']: r['metrics'] for r in records}
     for name in names:
-        stored = json.loads(
-            (work / name / 'seed1' / 'results.json').read_text())
-        metrics[name] = stored['metrics']
         assert name in out
+        assert (work / 'runs' / name / 'seed1' / 'epoch_1.pth').is_file()
     assert f'written {work}/comparison.md' in out
 
     groups = ['base', 'new', 'HM']
@@ -600,16 +583,16 @@ def test_compare_calibrators_tool(tmp_path, capsys, monkeypatch):
     assert [row[:2] for row in table[1:]] == [[n, '1'] for n in names]
     assert table[1][2] == f'{100 * metrics[names[0]]["calib/ECE_base"]:.4f}'
 
-    # Again: the finished runs are read back; nothing is built or trained.
+    # Again: the finished runs are skipped; nothing is built or trained.
     def no_runner(cfg):
         raise AssertionError('a finished run was run again')
 
     monkeypatch.setattr(runs.Runner, 'from_cfg', no_runner)
     tool('tools/analysis_tools/compare_calibrators.py', *args)
     out = capsys.readouterr().out
-    for name in names:
-        assert f'read {work / name / "seed1" / "results.json"}' in out
+    assert '2 runs, 2 finished' in out
     assert (work / 'comparison.md').read_text().splitlines() == text
+    assert len((work / 'results.jsonl').read_text().splitlines()) == 2
 
 
 def test_fitted_state_of_other_weights_is_not_reused(tmp_path):

@@ -11,6 +11,8 @@ from test_calibrator_tools import REPO, tool
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 import lambda_sweep  # noqa: E402
 
+from mmccr.apis.grid import compose  # noqa: E402
+
 TINY = ['train_dataloader.dataset.num_shots=4', 'train_cfg.max_epochs=1',
         'val_dataloader.dataset.num_images=60']
 
@@ -39,16 +41,22 @@ def test_mechanics_table_and_its_invariants(tmp_path):
     assert 'mean ‖∇L_bce‖' in (out / 'mechanics.md').read_text()
 
 
-def test_sweep_runs_are_evaluated_on_val_not_test():
+def test_sweep_runs_are_evaluated_on_val_not_test(tmp_path):
     args = SimpleNamespace(config=lambda_sweep.DEFAULT_CONFIG,
-                           work_dir='unused', cfg_options=None)
-    cfg = lambda_sweep.validation_config(args, 'CCR', 0.1, 3)
+                           work_dir=str(tmp_path), cfg_options=None,
+                           methods=['CCR'], lambdas=[0.1], seeds=[3])
+    runs = {r.cell.labels['options']: r
+            for r in lambda_sweep.sweep_grid(args).runs()}
+    assert sorted(runs) == ['BCE/lambda0', 'CCR/lambda0.1']
+    cfg = compose(runs['CCR/lambda0.1'])
     assert cfg.test_dataloader.dataset.split == 'val'
+    assert cfg.test_dataloader == cfg.val_dataloader
     assert cfg.model.calibrators == [dict(type='CCR', loss_weight=0.1)]
     assert cfg.train_dataloader.dataset.seed == 3
     assert cfg.train_cfg.val_begin > cfg.train_cfg.max_epochs
-    base = lambda_sweep.validation_config(args, 'CCR', 0.0, 3)
-    assert base.model.calibrators == []
+    assert [m['items'] for m in cfg.test_evaluator] == [
+        ('mAP', 'acc', 'positive_acc'), ('ECE', 'Gap')]
+    assert compose(runs['BCE/lambda0']).model.calibrators == []
 
 
 def test_choose_takes_the_lowest_val_ece_per_method():

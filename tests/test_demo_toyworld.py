@@ -59,6 +59,12 @@ def demo_run(tmp_path_factory):
     return work, configs, names
 
 
+def stored(work) -> dict:
+    """The run records of a compare_calibrators work dir, by run id."""
+    lines = (work / 'results.jsonl').read_text().splitlines()
+    return {r['run']: r for r in map(json.loads, lines)}
+
+
 def test_demo_runs_the_four_methods_of_the_issue():
     configs, names, options = split_arguments(demo_arguments())
     assert [osp.basename(c) for c in configs] == [
@@ -91,10 +97,11 @@ def test_demo_writes_tables_results_and_diagrams(demo_run):
         notes = [line for line in text if line.startswith('- ')]
         assert any('mode binary' in n and 'sigmoid' in n for n in notes)
         assert any(n.startswith('- HM = harmonic mean') for n in notes)
-        for config in chosen:
-            stem = osp.splitext(osp.basename(config))[0]
-            run = work / group / stem / 'seed1'
-            metrics = json.loads((run / 'results.json').read_text())['metrics']
+        records = stored(work / group)
+        assert len(records) == len(chosen)
+        for index in [configs.index(c) for c in chosen]:
+            run = work / group / 'runs' / names[index] / 'seed1'
+            metrics = records[f'{names[index]}/seed1']['metrics']
             # 28 classes: base and new halves of the toy world.
             assert 0 < metrics['recog/mAP_base'] <= 1
             assert 0 < metrics['recog/mAP_new'] <= 1
@@ -104,8 +111,6 @@ def test_demo_writes_tables_results_and_diagrams(demo_run):
 
 def test_zero_shot_demo_is_far_above_chance(demo_run):
     """ToyCLIP's zero-shot mAP on 300 test images: chance is ~0.07."""
-    work, _, _ = demo_run
-    metrics = json.loads(
-        (work / 'zero_shot' / 'zeroshot_toyworld' / 'seed1' /
-         'results.json').read_text())['metrics']
+    work, _, names = demo_run
+    metrics = stored(work / 'zero_shot')[f'{names[0]}/seed1']['metrics']
     assert metrics['recog/mAP_all'] > 0.45

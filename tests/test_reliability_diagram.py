@@ -269,3 +269,22 @@ def test_cli_unknown_group(cli, tmp_path, capsys):
         cli([src, '--groups', 'tail'])
     err = capsys.readouterr().err
     assert 'tail' in err and src in err
+
+
+def test_a_long_title_stays_inside_the_saved_figure(tmp_path):
+    """Issue 13: the title of a grid run was cut off at both edges."""
+    title = 'toyworld_base2new/DualCoOp/tempscale/seed1 — base classes'
+    path = tmp_path / 'long.png'
+    fig = plot_reliability_diagram(STATS, mode='binary', n_bins=5,
+                                   binning='width', title=title,
+                                   out_file=str(path))
+    renderer = fig.canvas.get_renderer()
+    box = fig.axes[0].title.get_window_extent(renderer)
+    width = fig.get_figwidth() * fig.dpi
+    assert 0 <= box.x0 and box.x1 <= width, (box, width)
+    text = fig.axes[0].get_title()
+    # every word is kept, over several lines
+    assert text.replace('\n', ' ') == (f'{title} 5 equal-width bins, '
+                                       'mode=binary')
+    assert text.count('\n') >= 2
+    assert path.read_bytes()[:8] == PNG_MAGIC

@@ -1,5 +1,5 @@
-"""High-level entry points: run configs for comparisons and the demo."""
-from .runs import config_digest, run_config, seeded_config
+"""High-level entry points: run configs and experiment grids."""
+from .runs import execute, seeded_config
 from .stages import prepare_stages
 
-__all__ = ['config_digest', 'prepare_stages', 'run_config', 'seeded_config']
+__all__ = ['execute', 'prepare_stages', 'seeded_config']

@@ -1,28 +1,20 @@
-"""Run a config (train if it trains, then test) once per seed, cached.
+"""Run one config: :func:`seeded_config` loads it for a seed,
+:func:`execute` trains (when it trains) and tests.
 
-Used by ``tools/analysis_tools/compare_calibrators.py`` and the demo: a
-finished run leaves ``results.json`` in its work directory and is read
-back instead of rerun, unless its config changed.
+The grid runner (:mod:`mmccr.apis.grid_runner`) runs every experiment of
+mmccr's tools through these two functions; it keeps the results.
 """
-import hashlib
-import json
-import logging
-import os.path as osp
 from typing import Optional
 
 from mmengine.config import Config
-from mmengine.logging import print_log
 from rich.progress import Progress
 
 from mmccr.config_errors import explain_build_errors
 from mmccr.engine import MMCCRRunner as Runner  # brief terminal log
 from mmccr.engine.hooks import RichProgressHook
 from mmccr.utils.config import finalize
-from mmccr.utils.io import atomic_write_json
 
 from .stages import prepare_stages
-
-RESULTS = 'results.json'
 
 
 def seeded_config(config: str,
@@ -61,50 +53,30 @@ def seeded_config(config: str,
     return cfg
 
 
-def config_digest(cfg: Config) -> str:
-    """Hash of a config's content (detects changed configs)."""
-    return hashlib.sha256(cfg.pretty_text.encode('utf-8')).hexdigest()[:16]
-
-
-def run_config(cfg: Config,
-               progress: Optional[Progress] = None,
-               description: str = 'run',
-               rerun: bool = False) -> dict:
-    """Train (when the config trains) and test; return the test metrics.
-
-    A config without ``train_cfg`` (e.g. zero-shot CLIP) is only tested.
-    The metrics are stored in ``<work_dir>/results.json`` with the config's
-    digest; a later call with the same config reads them back.
+def execute(cfg: Config,
+            progress: Optional[Progress] = None,
+            description: str = 'run',
+            train: bool = True) -> dict:
+    """Build the runner, train (when the config trains and ``train``) and
+    test; no caching.
 
     Args:
-        cfg (Config): from :func:`seeded_config`.
+        cfg (Config): from :func:`seeded_config`; with ``train=False`` its
+            ``load_from`` names the checkpoint to test.
         progress (rich.progress.Progress, optional): shows the run's
             iterations.
         description (str): the run's label on the progress bar.
-        rerun (bool): ignore stored results.
+        train (bool): train first when the config has ``train_cfg``.
 
     Returns:
         dict: metric name → value (fractions, not ×100).
     """
-    path = osp.join(cfg.work_dir, RESULTS)
-    digest = config_digest(cfg)
-    if not rerun and osp.isfile(path):
-        with open(path, encoding='utf-8') as f:
-            stored = json.load(f)
-        if stored.get('config_digest') == digest:
-            if progress is not None:
-                progress.console.print(f'{description}: read {path}')
-            return stored['metrics']
-        print_log(f'{path} is from another config; rerunning',
-                  logger='current', level=logging.WARNING)
     prepare_stages(cfg)  # two-stage methods: stage 1 first
     with explain_build_errors(cfg):  # config errors name the key path
         runner = Runner.from_cfg(cfg)
         if progress is not None:
             runner.register_hook(RichProgressHook(progress, description),
                                  priority='LOWEST')
-        if cfg.get('train_cfg'):
+        if train and cfg.get('train_cfg'):
             runner.train()
-        metrics = runner.test()
-    atomic_write_json(path, dict(config_digest=digest, metrics=metrics))
-    return metrics
+        return runner.test()

@@ -52,13 +52,14 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _nan_to_none(obj: Any) -> Any:
+def nan_to_none(obj: Any) -> Any:
+    """``obj`` with every float NaN (in dicts and lists) as None."""
     if isinstance(obj, float) and math.isnan(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
+        return {k: nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_nan_to_none(v) for v in obj]
+        return [nan_to_none(v) for v in obj]
     return obj
 
 
@@ -67,5 +68,5 @@ def atomic_write_json(path: Union[str, os.PathLike], obj: Any) -> None:
 
     NaN (an undefined metric) is written as ``null``.
     """
-    text = json.dumps(_nan_to_none(obj), indent=2, allow_nan=False)
+    text = json.dumps(nan_to_none(obj), indent=2, allow_nan=False)
     atomic_write_bytes(path, text.encode('utf-8'))

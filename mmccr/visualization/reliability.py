@@ -10,6 +10,7 @@ freed when no longer referenced).
 import io
 import math
 import os.path as osp
+import textwrap
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -27,6 +28,20 @@ def _per_100(value: Optional[float]) -> str:
     if value is None or math.isnan(value):
         return 'n/a'
     return f'{100 * value:.2f}'
+
+
+#: Characters of a title line that fit the 5-inch-wide diagram.
+TITLE_WIDTH = 46
+
+
+def fit_title(text: str, width: int = TITLE_WIDTH) -> str:
+    """``text`` on lines of at most ``width`` characters (breaking at
+    ``' | '`` first), so that a long title is not cut off at the figure's
+    edges; short titles are unchanged."""
+    if len(text) <= width:
+        return text
+    return '\n'.join(textwrap.fill(part, width, break_long_words=True)
+                     for part in text.split(' | '))
 
 
 def plot_reliability_diagram(stats: dict,
@@ -112,7 +127,8 @@ def plot_reliability_diagram(stats: dict,
             transform=ax.transAxes, ha='left', va='top',
             bbox=dict(boxstyle='round', facecolor='wheat', alpha=0.8))
     ax.set(xlim=(0, 1), ylim=(0, 1), ylabel=y_label,
-           title=f'{title} | {n_bins} {BINNINGS[binning]} bins, mode={mode}')
+           title=fit_title(
+               f'{title} | {n_bins} {BINNINGS[binning]} bins, mode={mode}'))
     ax.title.set_fontsize('medium')
     ax.legend(loc='upper left', bbox_to_anchor=(0, 0.8))
 

@@ -2,30 +2,27 @@
 
 ``python tools/analysis_tools/compare_calibrators.py CONFIG [CONFIG ...]``
 
-Each config (e.g. one learner × several calibrators on one dataset) is
-trained, when it trains, and tested, once per ``--seeds`` value; finished
-runs under ``--work-dir`` are read back instead of rerun. Prints ECE, ACE,
-MCE and PIECE for Base / New / HM (×10⁻², mean ± std over seeds), with the
-evaluation conventions of the configs' test evaluators under the table, and
-writes ``comparison.md`` and ``comparison.csv`` to the work directory.
+A thin case of the grid runner (``tools/run_grid.py``): the configs are the
+cells of a grid (``configs=``), run once per ``--seeds`` value into the
+results store ``WORK_DIR/results.jsonl`` (finished runs are skipped; a
+config that differs from another only in post-hoc calibrators tests that
+one's checkpoint). Prints ECE, ACE, MCE and PIECE for Base / New / HM
+(×10⁻², mean ± std over seeds), with the evaluation conventions of the
+runs under the table, and writes ``comparison.md`` and ``comparison.csv``
+to the work directory.
 """
 import argparse
 import os.path as osp
-from typing import List
+from typing import Dict, List
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
-from mmccr.apis import run_config, seeded_config
+from mmccr.apis.grid import GridError, grid_from_config
+from mmccr.apis.grid_runner import Options, prepare, run_grid, store_path
+from mmccr.apis.store import read_store
 from mmccr.evaluation.comparison import (
     cell_text,
     comparison_rows,
@@ -34,7 +31,6 @@ from mmccr.evaluation.comparison import (
     to_markdown,
 )
 from mmccr.evaluation.conventions import (
-    config_conventions,
     item_label,
     shared_conventions,
 )
@@ -46,10 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('configs', nargs='+', help='config files')
     parser.add_argument('--names', nargs='+',
-                        help='row labels (default: the config file names, '
-                        'which also name the run folders)')
+                        help='row labels (default: the config file names); '
+                        'they also name the run folders')
     parser.add_argument('--work-dir', default='work_dirs/compare',
-                        help='runs go to WORK_DIR/<config name>/seed<s>/')
+                        help='runs go to WORK_DIR/runs/<name>/seed<s>/, '
+                        'their records to WORK_DIR/results.jsonl')
     parser.add_argument('--seeds', nargs='+', type=int, default=[1],
                         help='few-shot and training seeds (default: 1)')
     parser.add_argument('--metrics', nargs='+',
@@ -62,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help='reliability diagrams (PNG) of each test run in '
                         'its work dir, under plots/')
     parser.add_argument('--rerun', action='store_true',
-                        help='ignore finished runs')
+                        help='run finished runs again (failed ones always '
+                        'are)')
     parser.add_argument('--verbose', action='store_true',
                         help='keep the runs\' INFO logs')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -71,33 +69,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_all(args: argparse.Namespace, console: Console) -> tuple:
-    """Metrics of every (config, seed) run, and the conventions, by row
-    name."""
+    """Run the configs as a grid; the metrics of every finished run and
+    the conventions, by row name."""
     stems = [osp.splitext(osp.basename(c))[0] for c in args.configs]
     names: List[str] = args.names or stems
     if len(names) != len(args.configs) or len(set(names)) != len(names):
         raise SystemExit(f'--names needs {len(args.configs)} distinct names, '
                          f'got {names}')
-    if len(set(stems)) != len(stems):
-        raise SystemExit(f'config file names must differ, got {stems}')
-    runs, conventions = {}, {}
-    columns = (TextColumn('{task.description}'), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        for name, stem, config in zip(names, stems, args.configs,
-                                      strict=True):
-            runs[name] = []
-            for seed in args.seeds:
-                work_dir = osp.join(args.work_dir, stem, f'seed{seed}')
-                cfg = seeded_config(
-                    config, work_dir, seed, args.cfg_options,
-                    quiet=not args.verbose,
-                    plot_dir=osp.join(work_dir, 'plots')
-                    if args.plots else None)
-                runs[name].append(
-                    run_config(cfg, progress, f'{name} seed {seed}',
-                               args.rerun))
-            conventions[name] = config_conventions(cfg.test_evaluator)
+    spec = Config(dict(configs=dict(zip(names, args.configs, strict=True)),
+                       seeds=args.seeds, cfg_options=args.cfg_options or {}))
+    try:
+        grid = grid_from_config(spec, 'compare', args.work_dir,
+                                source='compare_calibrators.py')
+        plan = prepare(grid)
+        run_grid(grid, plan, Options(rerun=args.rerun, rerun_failed=True,
+                                     quiet=not args.verbose,
+                                     plots=args.plots), console)
+    except GridError as e:
+        raise SystemExit(str(e)) from None
+    latest = read_store(store_path(grid)).latest()
+    runs: Dict[str, list] = {name: [] for name in names}
+    conventions: Dict[str, list] = {}
+    for run in grid.runs():
+        record = latest.get(run.id)
+        if record is not None and record['status'] == 'done':
+            name = run.cell.labels['config']
+            runs[name].append(record['metrics'])
+            conventions.setdefault(name, record['conventions'])
     return runs, conventions
 
 

@@ -8,7 +8,9 @@
 and once without a calibrator (λ = 0, the baseline). Every run is evaluated
 on the config's **validation** split (``val_dataloader``; the toy world's
 ``val``), never on test, so the λ chosen here can be reported on test
-later. Runs are cached like ``compare_calibrators.py`` (``run_config``).
+later. The runs are a grid (``mmccr/apis/grid.py``: the config × one
+``options`` entry per method and λ) in the store ``WORK_DIR/results.jsonl``,
+so finished runs are skipped like every grid's.
 
 Methods (``--methods``): ``CCR``; ``anchor``, the KgCoOp-style text anchor
 on the base classes (``TextAnchor``, squared L2); ``DOR`` with the demo's
@@ -20,24 +22,19 @@ Writes ``sweep.csv`` (one row per method and λ: mean and std over seeds),
 baseline as a dashed line) and ``chosen.json`` under ``--work-dir``.
 """
 import argparse
-import csv
-import io
 import os.path as osp
 from typing import Dict, List
 
-from mmengine.config import DictAction
+from mmengine.config import Config, DictAction
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 
-from mmccr.apis import run_config, seeded_config
+from mmccr.apis.grid import Grid, GridError, grid_from_config
+from mmccr.apis.grid_runner import Options, prepare, run_grid, store_path
+from mmccr.apis.store import read_store
 from mmccr.evaluation.comparison import summarize
+from mmccr.utils.config import load_config
 from mmccr.utils.io import atomic_write_bytes, atomic_write_json
+from mmccr.visualization.figures import new_figure, rows_to_csv, save_png
 
 DEFAULT_CONFIG = 'configs/demo/coop_bce_toyworld.py'
 
@@ -72,52 +69,71 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--seeds', nargs='+', type=int, default=[1])
     parser.add_argument('--work-dir', default='work_dirs/lambda_sweep')
     parser.add_argument('--rerun', action='store_true',
-                        help='ignore finished runs')
+                        help='run finished runs again')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='overrides applied to every run')
     return parser
 
 
-def validation_config(args: argparse.Namespace, method: str, lam: float,
-                      seed: int):
-    """The config of one run: calibrator at λ, tested on the val split."""
-    name = 'baseline' if lam == 0 else f'{method}/lambda{lam:g}'
-    cfg = seeded_config(args.config, osp.join(args.work_dir, name,
-                                              f'seed{seed}'), seed,
-                        args.cfg_options)
-    cfg.model.calibrators = [] if lam == 0 else [
-        dict(METHODS[method], loss_weight=lam)]
-    cfg.test_dataloader = cfg.val_dataloader  # choose on val, never test
-    # no validation while training: the final test runs on val
-    cfg.train_cfg.val_begin = cfg.train_cfg.max_epochs + 1
-    evaluator = [dict(m) for m in cfg.val_evaluator]
+def sweep_options(args: argparse.Namespace) -> Dict[str, dict]:
+    """The options axis: ``METHOD/lambdaL`` → the calibrators at λ;
+    ``BCE/lambda0`` is the baseline."""
+    options = {'BCE/lambda0': {'calibrators': []}}
+    for method in args.methods:
+        for lam in args.lambdas:
+            options[f'{method}/lambda{lam:g}'] = {
+                'calibrators': [dict(METHODS[method], loss_weight=lam)]}
+    return options
+
+
+def sweep_grid(args: argparse.Namespace) -> Grid:
+    """The sweep as a grid: every run tested on the val split."""
+    base = load_config(args.config, args.cfg_options)
+    evaluator = [dict(m) for m in base.val_evaluator]
     for metric in evaluator:
         if metric['type'] == 'MultiLabelRecognition':
             metric['items'] = ('mAP', 'acc', 'positive_acc')
         if metric['type'] == 'MultiLabelCalibration':
             metric['items'] = ('ECE', 'Gap')
-    cfg.test_evaluator = evaluator
-    return cfg
+    common = dict(args.cfg_options or {})
+    common.update({
+        # choose on val, never test
+        'test_dataloader': dict(base.val_dataloader.to_dict(),
+                                _delete_=True),
+        'test_evaluator': evaluator,
+        # no validation while training: the final test runs on val
+        'train_cfg.val_begin': base.train_cfg.max_epochs + 1,
+    })
+    spec = Config(dict(configs={'sweep': args.config},
+                       options=sweep_options(args), seeds=args.seeds,
+                       cfg_options=common))
+    return grid_from_config(spec, 'lambda_sweep', args.work_dir,
+                            source='lambda_sweep.py')
 
 
 def sweep(args: argparse.Namespace, console: Console) -> List[dict]:
     """Rows ``method, lambda, <key>_mean, <key>_std``; λ = 0 is the
     baseline (method ``BCE``)."""
+    grid = sweep_grid(args)
+    try:
+        run_grid(grid, prepare(grid), Options(rerun=args.rerun,
+                                              rerun_failed=True), console)
+    except GridError as e:
+        raise SystemExit(str(e)) from None
+    latest = read_store(store_path(grid)).latest()
     plan = [('BCE', 0.0)] + [(m, lam) for m in args.methods
                              for lam in args.lambdas]
     rows = []
-    columns = (TextColumn('{task.description}'), BarColumn(),
-               MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as progress:
-        for method, lam in plan:
-            runs = [run_config(validation_config(args, method, lam, seed),
-                               progress, f'{method} λ={lam:g} seed {seed}',
-                               args.rerun) for seed in args.seeds]
-            row = dict(method=method, lam=lam, runs=len(runs))
-            for label, key in KEYS.items():
-                mean, std = summarize([r[key] for r in runs])
-                row[f'{label}_mean'], row[f'{label}_std'] = mean, std
-            rows.append(row)
+    for method, lam in plan:
+        label = f'{method}/lambda{lam:g}'
+        runs = [latest[r.id]['metrics'] for r in grid.runs()
+                if r.cell.labels['options'] == label and r.id in latest
+                and latest[r.id]['status'] == 'done']
+        row = dict(method=method, lam=lam, runs=len(runs))
+        for key_label, key in KEYS.items():
+            mean, std = summarize([r[key] for r in runs])
+            row[f'{key_label}_mean'], row[f'{key_label}_std'] = mean, std
+        rows.append(row)
     return rows
 
 
@@ -131,22 +147,9 @@ def choose(rows: List[dict]) -> Dict[str, float]:
     return {m: r['lam'] for m, r in chosen.items() if m != 'BCE'}
 
 
-def to_csv(rows: List[dict]) -> str:
-    """The rows as CSV (fractions, not ×100)."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]),
-                            lineterminator='\n')
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
-
-
 def plot(rows: List[dict], path: str, title: str) -> None:
     """Base accuracy and base ECE (×100) against λ, one line per method."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    fig = Figure(figsize=(10, 4))
-    FigureCanvasAgg(fig)
+    fig = new_figure(10, 4)
     base = next(r for r in rows if r['method'] == 'BCE')
     for ax, label in zip(fig.subplots(1, 2), ('acc[Hamming]', 'ECE'),
                          strict=True):
@@ -164,10 +167,7 @@ def plot(rows: List[dict], path: str, title: str) -> None:
         ax.set_ylabel(f'base {label} (×10⁻², val split)')
         ax.legend()
     fig.suptitle(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=120)
-    atomic_write_bytes(path, buffer.getvalue())
+    save_png(fig, path)
 
 
 def main() -> None:
@@ -183,7 +183,7 @@ def main() -> None:
                 for label in KEYS), markup=False)
     console.print(f'λ with the lowest base ECE on val: {chosen}')
     atomic_write_bytes(osp.join(args.work_dir, 'sweep.csv'),
-                       to_csv(rows).encode('utf-8'))
+                       rows_to_csv(rows).encode('utf-8'))
     atomic_write_json(osp.join(args.work_dir, 'chosen.json'),
                       dict(criterion='lowest mean base ECE on the val split',
                            seeds=args.seeds, chosen=chosen))
