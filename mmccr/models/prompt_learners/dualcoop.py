@@ -125,7 +125,8 @@ class DualCoOp(ContextPromptLearner):
 
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Logits ``z+ − z−`` ``(B, C)`` from region-aggregated scores."""
-        pos, neg = self.prompt_features(backbone)  # (C, D) each
+        pos, neg = self.once_per_evaluation(
+            backbone, lambda: self.prompt_features(backbone))  # (C, D) each
         regions, mask = self.regions(features)  # (B, R, D), (B, R)
         cos_pos = regions @ pos.t()  # (B, R, C)
         cos_neg = regions @ neg.t()  # (B, R, C)
