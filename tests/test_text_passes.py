@@ -10,9 +10,12 @@
 The transformer's calls are counted with a forward pre-hook on the frozen
 ``clip.transformer``, independent of the code under test.
 """
+import os
+
 import pytest
 import torch
 
+from mmccr.models.backbones.stored_text import stored_zero_shot_features
 from mmccr.models.prompt_learners import Features
 from mmccr.registry import MODELS, PROMPT_LEARNERS
 
@@ -139,3 +142,22 @@ def test_every_learner_truncates_its_prompts(tiny_backbone, name):
     prompts = 3 * len(learner.tokens) if learner.image_conditioned \
         else len(learner.tokens)
     assert len(calls.lengths) == -(-prompts // (chunk or prompts))
+
+
+def test_vocabulary_features_are_stored_and_read_back(tiny_backbone,
+                                                      tmp_path):
+    words = ['lamp', 'sofa', 'rock', 'cloud', 'tree']
+    expected = tiny_backbone.zero_shot_features(words, cache=False)
+    root = str(tmp_path / 'text')
+    first = stored_zero_shot_features(tiny_backbone, words, chunk_size=2,
+                                      cache_dir=root)
+    with TransformerCalls(tiny_backbone) as calls:
+        again = stored_zero_shot_features(tiny_backbone, words,
+                                          cache_dir=root)
+    assert calls.lengths == []  # read from disk
+    torch.testing.assert_close(first, expected, atol=1e-6, rtol=0)
+    assert torch.equal(again, first)
+    other = stored_zero_shot_features(tiny_backbone, words[:4],
+                                      cache_dir=root)
+    torch.testing.assert_close(other, expected[:4], atol=1e-6, rtol=0)
+    assert len(os.listdir(root)) == 2  # one store per vocabulary

@@ -77,10 +77,33 @@ def resolve_references(cfg: Config) -> Config:
     return cfg
 
 
+def apply_feature_cache(cfg: Config) -> Config:
+    """Move the top-level ``feature_cache`` dict into ``FeatureCacheHook``.
+
+    ``feature_cache.enabled=False`` (or ``dtype``, ``cache_dir``) is then
+    one ``--cfg-options`` entry instead of a list index into
+    ``custom_hooks``. The hook is added when the config has none.
+    Idempotent.
+    """
+    options = cfg.pop('feature_cache', None)
+    if options is None:
+        return cfg
+    hooks = list(cfg.get('custom_hooks') or [])
+    hook = next((h for h in hooks if h.get('type') == 'FeatureCacheHook'),
+                None)
+    if hook is None:
+        hook = ConfigDict(type='FeatureCacheHook')
+        hooks.append(hook)
+    hook.update(options)
+    cfg.custom_hooks = hooks
+    return cfg
+
+
 def finalize(cfg: Config) -> Config:
     """Everything done to a config after ``--cfg-options``:
-    :func:`compose_model` and :func:`resolve_references`."""
-    return resolve_references(compose_model(cfg))
+    :func:`compose_model`, :func:`resolve_references` and
+    :func:`apply_feature_cache`."""
+    return apply_feature_cache(resolve_references(compose_model(cfg)))
 
 
 def load_config(path: str, cfg_options: dict = None) -> Config:

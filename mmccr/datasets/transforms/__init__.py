@@ -1,6 +1,8 @@
 """Data transforms, registered in ``TRANSFORMS``."""
-from .formatting import PackInputs
+from .formatting import CachedFeatureInputs, PackInputs
 from .loading import LoadImage
 from .processing import RandomFlip, Resize
 
-__all__ = ['LoadImage', 'PackInputs', 'RandomFlip', 'Resize']
+__all__ = [
+    'CachedFeatureInputs', 'LoadImage', 'PackInputs', 'RandomFlip', 'Resize'
+]
