@@ -99,6 +99,33 @@ def apply_feature_cache(cfg: Config) -> Config:
     return cfg
 
 
+def apply_amp(cfg: Config, cuda: bool) -> str:
+    """``--amp``: the frozen towers under autocast, the rest in float32.
+
+    On a GPU the backbone's ``precision`` becomes ``'bf16'`` where the GPU
+    supports it, else ``'fp16'``, whose gradients into the prompts also
+    get mmengine's dynamic loss scaling (``AmpOptimWrapper``, which
+    autocasts the whole forward). On a CPU nothing changes: bf16 was
+    measured slower there (docs/performance.md).
+
+    Args:
+        cfg (Config): a finalized config (``cfg.model.backbone``).
+        cuda (bool): whether the run uses a GPU.
+
+    Returns:
+        str: the precision chosen (``'fp32'`` on a CPU).
+    """
+    if not cuda:
+        return 'fp32'
+    import torch
+    precision = 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    cfg.model.backbone.precision = precision
+    if precision == 'fp16':
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return precision
+
+
 def finalize(cfg: Config) -> Config:
     """Everything done to a config after ``--cfg-options``:
     :func:`compose_model`, :func:`resolve_references` and
