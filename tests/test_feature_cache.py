@@ -250,3 +250,14 @@ def test_two_processes_write_one_store(tmp_path):
     _, single, _ = prepare_cache(model, dataset, str(tmp_path / 'one'))
     torch.testing.assert_close(rank0, torch.tensor(single.pooled[:]),
                                atol=1e-5, rtol=0)
+
+
+def test_store_over_the_size_limit_is_refused_before_writing(tmp_path):
+    root = tmp_path / 'cache'
+    model, dataset, _ = build_model_and_set(tmp_path)
+    # 12 images x 2 views x 32 floats x 4 bytes = 3072 bytes
+    with pytest.raises(CacheRefused, match='would take .* GiB .* max_gib'):
+        prepare_cache(model, dataset, str(root), max_gib=3000 / 2**30)
+    assert not root.exists() or os.listdir(root) == []
+    prepare_cache(model, dataset, str(root), max_gib=3100 / 2**30)
+    assert len(stores(root)) == 1

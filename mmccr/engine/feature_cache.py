@@ -29,6 +29,7 @@ its rows into the arrays rank 0 created; rank 0 then checks and commits
 the folder. The cache folder must be on a file system every rank sees
 (one machine, or a shared file system across nodes).
 """
+import hashlib
 import os
 import os.path as osp
 import time
@@ -150,9 +151,8 @@ def sample_identity(dataset) -> str:
         record = [str(info.get('img_id', i))]
         img = info.get('img')
         if isinstance(img, np.ndarray):
-            record.append(data_sha256(
-                [img.shape, str(img.dtype),
-                 np.ascontiguousarray(img).tobytes().hex()]))
+            pixels = hashlib.sha256(np.ascontiguousarray(img).tobytes())
+            record += [list(img.shape), str(img.dtype), pixels.hexdigest()]
         elif info.get('img_path'):
             path = info['img_path']
             stat = os.stat(path) if osp.exists(path) else None
@@ -225,13 +225,18 @@ def _max_over_ranks(value: float) -> float:
 @torch.no_grad()
 def build_features(model, dataset, plan: CachePlan, key: dict, folder: str,
                    batch_size: int = 64,
-                   progress: Optional[Progress] = None) -> dict:
+                   progress: Optional[Progress] = None,
+                   max_gib: float = 64.) -> dict:
     """Encode every image (and its flip) and commit the store ``folder``.
 
     Collective: every rank calls it and encodes its shard.
 
     Returns:
         dict: build facts (seconds, float16 error) recorded in the store.
+
+    Raises:
+        CacheRefused: the store would exceed ``max_gib`` GiB (checked
+            before anything is written).
     """
     rank, world = get_dist_info()
     start = time.perf_counter()
@@ -243,6 +248,14 @@ def build_features(model, dataset, plan: CachePlan, key: dict, folder: str,
         if dense:
             shapes['tokens'] = (len(dataset), plan.num_views,
                                 *tokens.shape[1:])
+        gib = sum(np.prod(shape) for shape in shapes.values()) * \
+            np.dtype(key['dtype']).itemsize / 2**30
+        if gib > max_gib:
+            raise CacheRefused(
+                f'its features would take {gib:.1f} GiB on disk, more than '
+                f'feature_cache.max_gib={max_gib:g}; raise max_gib, store '
+                "float16 (feature_cache.dtype='float16') or turn the cache "
+                'off.')
         tmp = _broadcast(new_store(folder) if rank == 0 else None)
         if rank == 0:
             for name, shape in shapes.items():
@@ -294,7 +307,8 @@ def build_features(model, dataset, plan: CachePlan, key: dict, folder: str,
 def prepare_cache(model, dataset, cache_dir: Optional[str] = None,
                   dtype: str = 'float32', batch_size: int = 64,
                   progress: Optional[Progress] = None,
-                  weights: Optional[str] = None
+                  weights: Optional[str] = None,
+                  max_gib: float = 64.
                   ) -> Tuple[str, CachedFeatures, CachePlan]:
     """Open ``dataset``'s feature cache, building it first if needed.
 
@@ -314,13 +328,15 @@ def prepare_cache(model, dataset, cache_dir: Optional[str] = None,
         progress (Progress, optional): a running rich display for the bar.
         weights (str, optional): :func:`visual_weights_sha256` of the
             backbone, when the caller knows it already.
+        max_gib (float): refuse a store larger than this (GiB); dense
+            tokens of a large test set take tens of GiB.
 
     Returns:
         tuple: the cache's name, its :class:`CachedFeatures` and the plan.
 
     Raises:
-        CacheRefused: the pipeline cannot be cached, or the image tower
-            trains.
+        CacheRefused: the pipeline cannot be cached, the image tower
+            trains, or the store would exceed ``max_gib``.
     """
     if dtype not in DTYPES:
         raise ValueError(f'feature cache dtype must be one of {DTYPES}, got '
@@ -341,7 +357,7 @@ def prepare_cache(model, dataset, cache_dir: Optional[str] = None,
             print_log(f'Feature cache {folder}: {state}; rebuilding it.',
                       logger='current', level=30)
         info = build_features(model, dataset, plan, key, folder, batch_size,
-                              progress)
+                              progress, max_gib)
         arrays, problem = open_store(folder, key)
         if arrays is None:
             raise RuntimeError(

@@ -42,6 +42,9 @@ class FeatureCacheHook(Hook):
             ``$MMCCR_CACHE_DIR/features`` (``~/.cache/mmccr/features``).
         dtype (str): ``'float32'`` (exact) or ``'float16'``.
         batch_size (int): images per encoder pass while building.
+        max_gib (float): largest store built, in GiB (dense tokens of a
+            large test set take tens of GiB); larger ones are refused.
+            Defaults to 64.
     """
 
     priority = 'HIGH'
@@ -50,7 +53,8 @@ class FeatureCacheHook(Hook):
                  enabled: Union[bool, str] = 'auto',
                  cache_dir: Optional[str] = None,
                  dtype: str = 'float32',
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64,
+                 max_gib: float = 64.) -> None:
         if enabled not in (True, False, 'auto'):
             raise ValueError("feature_cache.enabled must be True, False or "
                              f"'auto', got {enabled!r}")
@@ -58,6 +62,7 @@ class FeatureCacheHook(Hook):
         self.cache_dir = cache_dir
         self.dtype = dtype
         self.batch_size = batch_size
+        self.max_gib = max_gib
         self._weights = {}  # id(backbone) -> digest of its image tower
 
     def before_train(self, runner) -> None:
@@ -88,7 +93,7 @@ class FeatureCacheHook(Hook):
         try:
             name, cached, plan = prepare_cache(
                 model, dataset, self.cache_dir, self.dtype, self.batch_size,
-                progress, self._weights[id(backbone)])
+                progress, self._weights[id(backbone)], self.max_gib)
         except CacheRefused as err:
             if self.enabled is True:
                 raise CacheRefused(
