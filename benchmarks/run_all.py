@@ -36,6 +36,7 @@ Usage::
 import argparse
 import contextlib
 import functools
+import json
 import os
 import os.path as osp
 import sys
@@ -54,6 +55,7 @@ from mmccr.datasets.coco import COCO_CLASSES
 from mmccr.models.classifiers.cached_features import CachedFeatures
 from mmccr.models.prompt_learners import LearnerOutput
 from mmccr.registry import MODELS
+from mmccr.utils.io import atomic_write_json
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VOCAB = osp.join(REPO, 'configs', 'demo', 'dor_vocab_5k.txt')
@@ -418,6 +420,32 @@ def others(rows) -> Table:
     return out
 
 
+def markdown(rows) -> str:
+    """The rows as the Markdown tables of docs/performance.md."""
+    lines = ['| case | official-style | mmccr | ratio | max abs logit '
+             'diff (logit scale) | max abs grad diff (grad scale) | '
+             'peak MiB official / mmccr |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        if 'official_s' not in r:
+            continue
+        grad = '-' if 'max_abs_grad_diff' not in r else \
+            f'{r["max_abs_grad_diff"]:.1e} ({r["grad_scale"]:.1e})'
+        lines.append(
+            f'| {r["case"]} | {r["official_s"]:.2f} s | '
+            f'{r["mmccr_s"]:.2f} s | **{r["ratio"]:.1f}x** | '
+            f'{r["max_abs_logit_diff"]:.1e} ({r["logit_scale"]:.1e}) | '
+            f'{grad} | {r["official_peak_mib"]:.0f} / '
+            f'{r["mmccr_peak_mib"]:.0f} |')
+    lines += ['', '| measurement | result |', '|---|---|']
+    for r in rows:
+        if 'official_s' in r:
+            continue
+        facts = ', '.join(f'{k} {v:.3g}' if isinstance(v, float) else
+                          f'{k} {v}' for k, v in r.items() if k != 'case')
+        lines.append(f'| {r["case"]} | {facts} |')
+    return '\n'.join(lines)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--quick', action='store_true',
@@ -431,6 +459,9 @@ def parse_args(argv=None):
     parser.add_argument('--repeats', type=int, default=None)
     parser.add_argument('--out', default='benchmarks/results.json')
     parser.add_argument('--learners', nargs='+', default=list(LEARNERS))
+    parser.add_argument('--markdown', metavar='JSON',
+                        help='print the Markdown tables of a results file '
+                        'and exit (nothing is run)')
     args = parser.parse_args(argv)
     full = dict(repeats=3, batch=32, cocoop_batch=4, classes=40,
                 eval_batch=64, eval_images=2000, cache_images=64,
@@ -447,6 +478,10 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = Console()
+    if args.markdown:
+        with open(args.markdown, encoding='utf-8') as f:
+            print(markdown(json.load(f)['rows']))
+        return
     backbone_cfg = dict(type='CLIPBackbone', model_name=args.model,
                         pretrained=None)
     if args.backbone_config:
@@ -456,32 +491,37 @@ def main(argv=None) -> None:
     load = [os.getloadavg()[0]]
     start = time.perf_counter()
     rows = []
-    for name in args.learners:
-        size = args.cocoop_batch if name == 'CoCoOp' else args.batch
-        rows.append(train_row(name, backbone_cfg, LEARNERS[name], size,
-                              args.classes, args))
-        console.print(f'{rows[-1]["case"]}: {rows[-1]["ratio"]:.1f}x')
-    rows.append(eval_row(backbone_cfg, args))
-    rows.append(ccr_row(backbone_cfg, args))
-    rows.append(cache_row(backbone_cfg, args))
-    rows.append(dor_row(backbone_cfg, args))
+
+    def save() -> dict:
+        """Write the rows so far (a stopped run keeps what it measured)."""
+        settings = dict(
+            model=f'{args.model} (random weights)', device=args.device,
+            threads=torch.get_num_threads(), cpus=os.cpu_count(),
+            quick=args.quick, repeats=args.repeats, torch=torch.__version__,
+            load_average_start_end=load + [os.getloadavg()[0]],
+            seconds=round(time.perf_counter() - start, 1),
+            command=' '.join([osp.basename(sys.argv[0])] + (
+                argv or sys.argv[1:])))
+        atomic_write_json(args.out, dict(settings=settings, rows=rows))
+        return settings
+
+    steps = [functools.partial(
+        train_row, name, backbone_cfg, LEARNERS[name],
+        args.cocoop_batch if name == 'CoCoOp' else args.batch, args.classes,
+        args) for name in args.learners]
+    steps += [functools.partial(fn, backbone_cfg, args) for fn in (
+        eval_row, ccr_row, cache_row, dor_row)]
     if args.device == 'cpu':
-        rows += bf16_row(backbone_cfg, args)
-    load.append(os.getloadavg()[0])
-    settings = dict(
-        model=f'{args.model} (random weights)', device=args.device,
-        threads=torch.get_num_threads(), cpus=os.cpu_count(),
-        quick=args.quick, repeats=args.repeats, torch=torch.__version__,
-        load_average_start_end=load,
-        seconds=round(time.perf_counter() - start, 1),
-        command=' '.join([osp.basename(sys.argv[0])] + (argv or
-                                                        sys.argv[1:])))
+        steps.append(functools.partial(bf16_row, backbone_cfg, args))
+    for step in steps:
+        out = step()
+        rows.extend(out if isinstance(out, list) else [out])
+        save()
+        console.print(f'done: {rows[-1]["case"]}')
+    settings = save()
     console.print(table(rows))
     console.print(others(rows))
     console.print(f'{settings}')
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    from mmccr.utils.io import atomic_write_json
-    atomic_write_json(args.out, dict(settings=settings, rows=rows))
     console.print(f'wrote {args.out}')
 
 

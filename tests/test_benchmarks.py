@@ -44,7 +44,7 @@ def test_official_style_step_equals_mmccr_step(name):
     torch.testing.assert_close(g_new, g_off, atol=1e-4 * scale, rtol=0)
 
 
-def test_suite_runs_and_writes_json(tmp_path):
+def test_suite_runs_and_writes_json(tmp_path, capsys):
     out = tmp_path / 'bench.json'
     run_all.main(['--quick', '--repeats', '1', '--out', str(out),
                   '--backbone-config', osp.join(
@@ -56,3 +56,6 @@ def test_suite_runs_and_writes_json(tmp_path):
     for row in steps:
         assert row['max_abs_logit_diff'] < 1e-3, row
     assert any(r['case'].startswith('feature cache') for r in rows)
+    run_all.main(['--markdown', str(out)])
+    table = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith('| CoOp train step |') for line in table) == 1

@@ -261,3 +261,36 @@ def test_store_over_the_size_limit_is_refused_before_writing(tmp_path):
     assert not root.exists() or os.listdir(root) == []
     prepare_cache(model, dataset, str(root), max_gib=3100 / 2**30)
     assert len(stores(root)) == 1
+
+
+class FakeRunner:
+    """What FeatureCacheHook reads of a runner."""
+
+    def __init__(self, model):
+        self.model = model
+        self.hooks = []
+
+
+def test_hook_auto_runs_uncached_and_true_raises(tmp_path, monkeypatch):
+    from mmccr.engine.hooks import FeatureCacheHook
+    from mmccr.engine.hooks import feature_cache_hook as hook_module
+    messages = []
+    monkeypatch.setattr(hook_module, 'print_log',
+                        lambda msg, **kwargs: messages.append(msg))
+    model, _, dataset_cfg = build_model_and_set(tmp_path)
+    dataset = DATASETS.build(dict(dataset_cfg, pipeline=[
+        dict(type='LoadImage'), dict(type='RandomFlip'),
+        dict(type='RandomFlip'), dict(type='PackInputs')]))
+    pipeline = dataset.pipeline
+    runner = FakeRunner(model)
+    FeatureCacheHook(cache_dir=str(tmp_path / 'c'))._prepare(
+        runner, dataset, 'training')
+    assert dataset.pipeline is pipeline and not model.feature_caches
+    assert messages == [
+        'Feature cache off for the training set: RandomFlip must be the '
+        'last image transform (it comes before RandomFlip): the cache '
+        'flips the final image.']
+    with pytest.raises(CacheRefused, match='enabled=True but the training'):
+        FeatureCacheHook(enabled=True)._prepare(runner, dataset, 'training')
+    FeatureCacheHook(enabled=False)._prepare(runner, dataset, 'training')
+    assert not model.feature_caches

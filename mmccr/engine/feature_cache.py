@@ -114,11 +114,11 @@ def cache_plan(dataset) -> CachePlan:
         if isinstance(transform, RandomFlip):
             later = [type(t).__name__ for t in transforms[i + 1:]
                      if not isinstance(t, PackInputs)]
-            if flip_prob is not None or later:
+            if later:
                 raise CacheRefused(
-                    f'RandomFlip must be the last image transform and occur '
-                    f'once (found before {later or "another RandomFlip"}): '
-                    'the cache flips the final image.')
+                    f'RandomFlip must be the last image transform (it comes '
+                    f'before {", ".join(later)}): the cache flips the final '
+                    'image.')
             flip_prob = float(transform.prob)
         elif isinstance(transform, PackInputs):
             if i != len(transforms) - 1:
