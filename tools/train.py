@@ -63,8 +63,10 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.auto_scale_lr.enable = True
     cfg = finish_config(cfg, args)
     if args.amp and apply_amp(cfg, torch.cuda.is_available()) == 'fp32':
-        print_log('--amp is ignored on CPU: bf16 autocast was measured '
-                  'slower than float32 here (docs/performance.md).',
+        print_log('--amp is ignored on CPU: bf16 autocast sped up only the '
+                  'image tower (which the feature cache runs once) and its '
+                  'effect on the metrics is not established '
+                  '(docs/performance.md).',
                   logger='current', level=logging.WARNING)
     return cfg
 

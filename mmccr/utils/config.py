@@ -105,8 +105,10 @@ def apply_amp(cfg: Config, cuda: bool) -> str:
     On a GPU the backbone's ``precision`` becomes ``'bf16'`` where the GPU
     supports it, else ``'fp16'``, whose gradients into the prompts also
     get mmengine's dynamic loss scaling (``AmpOptimWrapper``, which
-    autocasts the whole forward). On a CPU nothing changes: bf16 was
-    measured slower there (docs/performance.md).
+    autocasts the whole forward). On a CPU nothing changes: bf16 sped up
+    only the image tower there (1.5x; the text tower 1.0x), which the
+    feature cache runs once per image, and its effect on the metrics is
+    not established (docs/performance.md).
 
     Args:
         cfg (Config): a finalized config (``cfg.model.backbone``).
