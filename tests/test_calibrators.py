@@ -66,6 +66,9 @@ class FeatureStub:
         names = self.classnames if names is None else list(names)
         return torch.stack([self.zs[n] for n in names])
 
+    def vocabulary_features(self, names, chunk_size=1024):
+        return self.zero_shot_features(names)
+
     def tuned_features(self, names=None, features=None):
         names = self.classnames if names is None else list(names)
         self.tuned_calls.append(names)

@@ -4,9 +4,12 @@ HF_HUB_OFFLINE is left as the user set it; open_clip (and so
 huggingface_hub) is imported only when the backbone is built.
 """
 import argparse
+import logging
 import os.path as osp
 
+import torch
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from mmccr.apis import prepare_stages
 from mmccr.config_errors import explain_build_errors
@@ -18,6 +21,7 @@ from mmccr.utils.cli import (
     set_work_dir,
     show_progress,
 )
+from mmccr.utils.config import apply_amp
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -31,7 +35,10 @@ def get_parser() -> argparse.ArgumentParser:
         help='resume from PATH, or from the latest checkpoint in the work '
         'dir when no PATH is given')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training (GPU)')
+        '--amp',
+        action='store_true',
+        help='frozen CLIP towers in bf16/fp16 autocast on GPU (prompts, '
+        'losses and metrics stay float32); ignored on CPU')
     parser.add_argument(
         '--no-validate',
         action='store_true',
@@ -49,16 +56,20 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     set_work_dir(cfg, args)
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    return finish_config(cfg, args)
+    cfg = finish_config(cfg, args)
+    if args.amp and apply_amp(cfg, torch.cuda.is_available()) == 'fp32':
+        print_log('--amp is ignored on CPU: bf16 autocast sped up only the '
+                  'image tower (which the feature cache runs once) and its '
+                  'effect on the metrics is not established '
+                  '(docs/performance.md).',
+                  logger='current', level=logging.WARNING)
+    return cfg
 
 
 def main() -> None:

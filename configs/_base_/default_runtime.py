@@ -18,7 +18,12 @@ custom_hooks = [
     dict(type='ReferenceFeaturesHook'),  # training features for PIECE
     dict(type='CalibratorFitHook'),  # fit post-hoc calibrators (held out)
     dict(type='EvaluationReportHook'),  # table, per-class JSON, diagrams
+    dict(type='FeatureCacheHook'),  # frozen image features computed once
 ]
+# The frozen-feature cache (docs/performance.md): 'auto' reads the image
+# features from disk where that is exact (deterministic transforms and a
+# final flip); --cfg-options feature_cache.enabled=False turns it off.
+feature_cache = dict(enabled='auto', dtype='float32', cache_dir=None)
 
 env_cfg = dict(
     cudnn_benchmark=False,

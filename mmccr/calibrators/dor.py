@@ -121,7 +121,9 @@ class DOR(BaseCalibrator):
     def pool(self, view) -> Tuple[List[str], Tensor]:
         """The outlier words and their zero-shot features ``(P, D)``.
 
-        Built for ``view.classnames`` (the training classes) and cached.
+        Built for ``view.classnames`` (the training classes) and kept; the
+        vocabulary's zero-shot features are stored on disk across runs
+        (``view.vocabulary_features``).
         """
         key = tuple(view.classnames)
         if key not in self._pools:
@@ -132,11 +134,7 @@ class DOR(BaseCalibrator):
                     f'DOR vocabulary {self.vocab_file!r} holds only training '
                     'class names; it needs other words.')
             with torch.no_grad():
-                feats = torch.cat([
-                    view.zero_shot_features(
-                        words[i:i + self.chunk_size], cache=False)
-                    for i in range(0, len(words), self.chunk_size)
-                ])
+                feats = view.vocabulary_features(words, self.chunk_size)
                 keep = rank_outliers(feats, view.zero_shot_features(),
                                      self.pool_size)
             pool = [words[i] for i in keep.tolist()]

@@ -16,12 +16,12 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import print_log
 
 from mmccr.registry import DATASETS
+from mmccr.utils.array_store import cache_root
 from mmccr.utils.io import atomic_write_json
 
 from .fewshot import base_new_split, frequency_groups, sample_few_shot
 from .files import (
     check_images,
-    env_cache_dir,
     name_indices,
     read_lines,
     resolve,
@@ -302,9 +302,7 @@ class MultiLabelDataset(BaseDataset):
     def _split_dir(self) -> str:
         if self.split_dir:
             return self.split_dir
-        cache = env_cache_dir() or osp.join(
-            os.environ.get('XDG_CACHE_HOME') or osp.expanduser('~/.cache'),
-            'mmccr')
+        cache = cache_root()
         # One folder per data root, named after its absolute path.
         leaf = osp.abspath(self.data_root or '.').strip(os.sep).replace(
             os.sep, '_') or 'root'

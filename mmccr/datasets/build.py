@@ -4,6 +4,8 @@ from typing import Optional, Sequence
 
 from mmccr.registry import DATASETS
 
+from .transforms import CachedFeatureInputs
+
 
 def build_eval_dataset(dataset_cfg: dict, pipeline: Sequence):
     """Build ``dataset_cfg`` but run ``pipeline`` on its items.
@@ -19,8 +21,22 @@ def build_eval_dataset(dataset_cfg: dict, pipeline: Sequence):
     dataset_cfg = copy.deepcopy(dataset_cfg)
     dataset_cfg['pipeline'] = []
     dataset = DATASETS.build(dataset_cfg)
-    dataset.pipeline = pipeline
+    dataset.pipeline = image_pipeline(pipeline)
     return dataset
+
+
+def image_pipeline(pipeline):
+    """The image pipeline behind a cached-feature pipeline, else itself.
+
+    A dataset whose features are cached packs samples without images
+    (:class:`~mmccr.datasets.transforms.CachedFeatureInputs`); a pass over
+    other images with its transforms needs the pipeline it replaced.
+    """
+    transforms = getattr(pipeline, 'transforms', None) or []
+    if len(transforms) == 1 and isinstance(transforms[0],
+                                           CachedFeatureInputs):
+        return transforms[0].image_pipeline
+    return pipeline
 
 
 def training_loader_cfg(cfg) -> Optional[dict]:

@@ -4,10 +4,9 @@ The dataset readers share these helpers so that every bad input gets the
 same kind of message: the file, the line (or id) and what was expected.
 """
 import importlib
-import os
 import os.path as osp
 import pickle
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
@@ -206,8 +205,3 @@ def select_ids(records: List[dict], ids: Sequence[str], source: str,
             f'does not have (e.g. {unknown[:3]}); check that the split file '
             'belongs to this annotation file.')
     return [by_id[str(i)] for i in ids]
-
-
-def env_cache_dir() -> Optional[str]:
-    """``$MMCCR_CACHE_DIR`` if set (tests and clusters point it anywhere)."""
-    return os.environ.get('MMCCR_CACHE_DIR') or None

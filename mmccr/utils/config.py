@@ -87,10 +87,62 @@ def resolve_references(cfg: Config) -> Config:
     return cfg
 
 
+def apply_feature_cache(cfg: Config) -> Config:
+    """Move the top-level ``feature_cache`` dict into ``FeatureCacheHook``.
+
+    ``feature_cache.enabled=False`` (or ``dtype``, ``cache_dir``) is then
+    one ``--cfg-options`` entry instead of a list index into
+    ``custom_hooks``. The hook is added when the config has none.
+    Idempotent.
+    """
+    options = cfg.pop('feature_cache', None)
+    if options is None:
+        return cfg
+    hooks = list(cfg.get('custom_hooks') or [])
+    hook = next((h for h in hooks if h.get('type') == 'FeatureCacheHook'),
+                None)
+    if hook is None:
+        hook = ConfigDict(type='FeatureCacheHook')
+        hooks.append(hook)
+    hook.update(options)
+    cfg.custom_hooks = hooks
+    return cfg
+
+
+def apply_amp(cfg: Config, cuda: bool) -> str:
+    """``--amp``: the frozen towers under autocast, the rest in float32.
+
+    On a GPU the backbone's ``precision`` becomes ``'bf16'`` where the GPU
+    supports it, else ``'fp16'``, whose gradients into the prompts also
+    get mmengine's dynamic loss scaling (``AmpOptimWrapper``, which
+    autocasts the whole forward). On a CPU nothing changes: bf16 sped up
+    only the image tower there (1.5x; the text tower 1.0x), which the
+    feature cache runs once per image, and its effect on the metrics is
+    not established (docs/performance.md).
+
+    Args:
+        cfg (Config): a finalized config (``cfg.model.backbone``).
+        cuda (bool): whether the run uses a GPU.
+
+    Returns:
+        str: the precision chosen (``'fp32'`` on a CPU).
+    """
+    if not cuda:
+        return 'fp32'
+    import torch
+    precision = 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    cfg.model.backbone.precision = precision
+    if precision == 'fp16':
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    return precision
+
+
 def finalize(cfg: Config) -> Config:
     """Everything done to a config after ``--cfg-options``:
-    :func:`compose_model` and :func:`resolve_references`."""
-    return resolve_references(compose_model(cfg))
+    :func:`compose_model`, :func:`resolve_references` and
+    :func:`apply_feature_cache`."""
+    return apply_feature_cache(resolve_references(compose_model(cfg)))
 
 
 def load_config(path: str, cfg_options: dict = None) -> Config:

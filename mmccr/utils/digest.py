@@ -3,6 +3,8 @@ import hashlib
 import json
 from typing import Any, Mapping
 
+import torch
+
 #: Config keys that say where a run reads and writes, not what it computes.
 LOCATION_KEYS = ('work_dir', 'load_from', 'resume', 'launcher',
                  'experiment_name')
@@ -40,3 +42,17 @@ def config_sha256(cfg: Mapping) -> str:
     data = cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
     return data_sha256(
         {k: v for k, v in data.items() if k not in LOCATION_KEYS})
+
+
+def tensors_sha256(tensors: Mapping[str, Any]) -> str:
+    """SHA-256 of named tensors: names, dtypes, shapes and values.
+
+    Identifies the weights of a (frozen) module, e.g.
+    ``tensors_sha256(module.state_dict())``.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f'{name}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()

@@ -3,41 +3,56 @@ import json
 import math
 import os
 import tempfile
-from typing import Any, Union
+from contextlib import contextmanager
+from typing import Any, Iterator, Union
 
 
-def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and a rename.
+@contextmanager
+def atomic_file(path: Union[str, os.PathLike]) -> Iterator[str]:
+    """A temporary path beside ``path`` that becomes ``path`` on success.
 
+    The caller writes the temporary file (by name: ``np.save``, a memory
+    map, ...); when the block ends without an error the file is synced,
+    given the usual umask-based mode and renamed to ``path``, and the
+    folder is synced, so the new file survives a crash of the machine too.
     A write that fails part-way (a full disk, a killed process) leaves the
     previous ``path`` untouched; the temporary file is removed unless the
     process was killed (it is then a hidden ``.tmp-*`` file beside
-    ``path``). The folder is synced after the rename, so the new file
-    survives a crash of the machine too.
+    ``path``).
+
+    Yields:
+        str: the temporary path to write.
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
                                suffix=os.path.basename(path))
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data)
-            f.flush()
+        yield tmp
+        with open(tmp, 'rb+') as f:
             os.fsync(f.fileno())
         # mkstemp creates 0600 files; give the usual umask-based mode.
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
 
 
-def _fsync_dir(folder: str) -> None:
+def atomic_write_bytes(path: Union[str, os.PathLike], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as tmp, os.fdopen(
+            os.open(tmp, os.O_WRONLY | os.O_TRUNC), 'wb') as f:
+        f.write(data)
+
+
+def fsync_dir(folder: str) -> None:
     """Persist a rename in ``folder`` (no-op where folders cannot be opened).
     """
     try:

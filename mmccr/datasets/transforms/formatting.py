@@ -1,9 +1,12 @@
 """Packing a sample for the model."""
+from typing import Callable, Optional
+
 import torch
 
 from mmccr.registry import TRANSFORMS
 
 from .base import BaseTransform
+from .processing import flip_decision
 
 
 def pack_targets(results: dict) -> dict:
@@ -57,3 +60,44 @@ class PackImageCaption(BaseTransform):
         """Pack one generated image and its caption."""
         return dict(inputs=dict(img=results['img'], text=results['text']),
                     data_samples=pack_targets(results))
+
+
+@TRANSFORMS.register_module()
+class CachedFeatureInputs(BaseTransform):
+    """Pack a sample whose frozen image features are cached.
+
+    Replaces a whole ``LoadImage → Resize → [RandomFlip] → PackInputs``
+    pipeline when the model reads the image features from a feature cache
+    (``FeatureCacheHook``): no image is loaded. The flip is decided with
+    the same draw as :class:`RandomFlip` (:func:`flip_decision`), so with
+    the same random state a sample takes the same view as without the
+    cache. ``data_samples`` carries ``feature_cache`` (which cache),
+    ``sample_idx`` (its row) and ``feature_view`` (0: the image, 1: its
+    horizontal flip). ``inputs`` is a 1 × 1 black placeholder image: the
+    data preprocessor expects an image and the model ignores it.
+
+    Args:
+        cache_key (str): the cache's name in the model.
+        flip_prob (float, optional): the pipeline's ``RandomFlip``
+            probability; None when it has no flip (nothing is drawn).
+        image_pipeline (Callable, optional): the pipeline this one
+            replaces, for passes that need the images themselves
+            (:func:`~mmccr.datasets.build.image_pipeline`).
+    """
+
+    def __init__(self, cache_key: str,
+                 flip_prob: Optional[float] = None,
+                 image_pipeline: Optional[Callable] = None) -> None:
+        self.cache_key = cache_key
+        self.flip_prob = flip_prob
+        self.image_pipeline = image_pipeline
+
+    def transform(self, results: dict) -> dict:
+        """Pack one sample without its image."""
+        flipped = self.flip_prob is not None and flip_decision(
+            self.flip_prob)
+        return dict(
+            inputs=torch.zeros((3, 1, 1), dtype=torch.uint8),
+            data_samples=dict(pack_targets(results),
+                              feature_view=int(flipped),
+                              feature_cache=self.cache_key))

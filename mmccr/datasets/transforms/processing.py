@@ -36,6 +36,17 @@ class Resize(BaseTransform):
         return results
 
 
+def flip_decision(prob: float) -> bool:
+    """Whether to flip: one draw of torch's global generator.
+
+    The only random draw of the default pipelines. :class:`RandomFlip` and
+    :class:`~mmccr.datasets.transforms.CachedFeatureInputs` (cached image
+    features) both decide with it, so a sample is flipped in the same
+    epochs with and without the feature cache.
+    """
+    return bool(torch.rand(()) < prob)
+
+
 @TRANSFORMS.register_module()
 class RandomFlip(BaseTransform):
     """Flip ``img`` horizontally with probability ``prob``.
@@ -49,6 +60,6 @@ class RandomFlip(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         """Maybe flip ``img``."""
-        if torch.rand(()) < self.prob:
+        if flip_decision(self.prob):
             results['img'] = TF.horizontal_flip(results['img'])
         return results

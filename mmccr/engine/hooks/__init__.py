@@ -2,6 +2,7 @@
 from .calibrator_fit_hook import CalibratorFitHook
 from .class_set_hook import ClassSetHook
 from .evaluation_report_hook import EvaluationReportHook
+from .feature_cache_hook import FeatureCacheHook
 from .non_finite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
 from .progress_hook import RichProgressHook
 from .random_state_hook import RandomStateHook
@@ -10,6 +11,7 @@ from .safe_checkpoint_hook import SafeCheckpointHook
 
 __all__ = [
     'CalibratorFitHook', 'ClassSetHook', 'EvaluationReportHook',
+    'FeatureCacheHook',
     'NonFiniteGuardHook', 'NonFiniteLossError',
     'RandomStateHook', 'ReferenceFeaturesHook', 'RichProgressHook',
     'SafeCheckpointHook'

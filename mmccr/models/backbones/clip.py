@@ -6,6 +6,7 @@ prompt learner assembled. It never trains and never appears in checkpoints:
 its weights always come from ``pretrained``.
 """
 import os
+from contextlib import nullcontext
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -16,6 +17,9 @@ from mmccr.registry import MODELS
 
 #: Single hand-crafted template used for zero-shot text features.
 DEFAULT_TEMPLATES = ('a photo of a {}.', )
+
+#: Compute precisions of the frozen towers (``CLIPBackbone.precision``).
+PRECISIONS = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
 
 #: OpenAI CLIP normalisation constants (RGB, on the 0-1 scale).
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -90,6 +94,10 @@ class CLIPBackbone(nn.Module):
         templates (Sequence[str]): templates for zero-shot text features,
             with ``{}`` standing for the class name. Defaults to
             ``('a photo of a {}.',)``.
+        precision (str): ``'fp32'``, or ``'bf16'`` / ``'fp16'`` to run the
+            frozen image and text towers under autocast (``--amp``); their
+            outputs are returned in float32, so prompts, losses and metrics
+            stay float32. Defaults to ``'fp32'``.
     """
 
     def __init__(self,
@@ -98,8 +106,13 @@ class CLIPBackbone(nn.Module):
                  model_cfg: Optional[dict] = None,
                  config_file: Optional[str] = None,
                  cache_dir: Optional[str] = None,
-                 templates: Sequence[str] = DEFAULT_TEMPLATES) -> None:
+                 templates: Sequence[str] = DEFAULT_TEMPLATES,
+                 precision: str = 'fp32') -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f'CLIPBackbone precision must be one of '
+                             f'{sorted(PRECISIONS)}, got {precision!r}')
+        self.precision = precision
         import open_clip  # after the user's HF_HUB_OFFLINE took effect
         if config_file is not None:
             register_model_config(model_name, config_file)
@@ -206,6 +219,14 @@ class CLIPBackbone(nn.Module):
         device = self.clip.token_embedding.weight.device
         return self.tokenizer(texts).to(device)
 
+    def autocast(self):
+        """Autocast of the frozen towers at :attr:`precision` (fp32: none)."""
+        dtype = PRECISIONS[self.precision]
+        if dtype is None:
+            return nullcontext()
+        device = self.clip.token_embedding.weight.device.type
+        return torch.autocast(device, dtype=dtype)
+
     # ------------------------------------------------------------------ #
     # image path                                                         #
     # ------------------------------------------------------------------ #
@@ -219,7 +240,9 @@ class CLIPBackbone(nn.Module):
         Returns:
             Tensor: unnormalised features ``(B, D)``.
         """
-        return self.clip.encode_image(images)
+        with self.autocast():
+            feats = self.clip.encode_image(images)
+        return feats.float() if self.precision != 'fp32' else feats
 
     def encode_learnable_images(self, images: Tensor) -> Tensor:
         """Global features of learnable images, with gradients to them.
@@ -261,6 +284,13 @@ class CLIPBackbone(nn.Module):
             tuple: global features ``(B, D)`` (equal to :meth:`encode_image`)
             and dense tokens ``(B, L, D)``.
         """
+        with self.autocast():
+            pooled, tokens = self._dense(images)
+        if self.precision != 'fp32':
+            pooled, tokens = pooled.float(), tokens.float()
+        return pooled, tokens
+
+    def _dense(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         visual = self.clip.visual
         if hasattr(visual, 'attnpool'):
             return _resnet_dense(visual, images)
@@ -329,8 +359,11 @@ class CLIPBackbone(nn.Module):
         x = x + clip.positional_embedding[:length].to(x.dtype)
         mask = clip.attn_mask[:length, :length] \
             if clip.attn_mask is not None else None
-        x = clip.transformer(x, attn_mask=mask)
-        return clip.ln_final(x), token_ids[:, :length].argmax(dim=-1)
+        with self.autocast():
+            x = clip.ln_final(clip.transformer(x, attn_mask=mask))
+        if self.precision != 'fp32':
+            x = x.float()  # prompts, losses and metrics stay float32
+        return x, token_ids[:, :length].argmax(dim=-1)
 
     def _project_text(self, x: Tensor) -> Tensor:
         """Text projection of features ``(..., W)`` to ``(..., D)``."""

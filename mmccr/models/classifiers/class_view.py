@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..backbones.stored_text import stored_zero_shot_features
 from ..prompt_learners.base import Features
 
 
@@ -39,6 +40,16 @@ class ClassView:
         """
         names = self.classnames if names is None else list(names)
         return self._backbone.zero_shot_features(names, cache=cache)
+
+    def vocabulary_features(self, names: Sequence[str],
+                            chunk_size: int = 1024) -> Tensor:
+        """Zero-shot features ``(N, D)`` of a large vocabulary, unit norm.
+
+        Like :meth:`zero_shot_features`, but computed in chunks of
+        ``chunk_size`` names and kept on disk across runs
+        (:func:`~mmccr.models.backbones.stored_text.stored_zero_shot_features`).
+        """
+        return stored_zero_shot_features(self._backbone, names, chunk_size)
 
     def tuned_features(self,
                        names: Optional[Sequence[str]] = None,

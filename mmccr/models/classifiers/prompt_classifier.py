@@ -9,6 +9,7 @@ from mmccr.registry import CALIBRATORS, LOSSES, MODELS, PROMPT_LEARNERS
 
 from ..backbones.clip import OPENAI_MEAN, OPENAI_STD
 from ..prompt_learners.base import Features, LearnerOutput
+from .cached_features import CachedFeatures
 from .class_view import ClassView
 from .data_preprocessor import is_captions
 
@@ -93,6 +94,9 @@ class PromptClassifier(BaseModel):
         # Classes the prompts were trained on; ClassSetHook records them
         # and keeps them in the checkpoints' meta.
         self.train_classnames: List[str] = []
+        # Frozen features of whole datasets, by name; batches whose
+        # data_samples name one skip the image tower (FeatureCacheHook).
+        self.feature_caches: Dict[str, CachedFeatures] = {}
         if classnames is not None:
             self.set_classes(classnames)
 
@@ -192,7 +196,9 @@ class PromptClassifier(BaseModel):
                 'PromptClassifier has no classes: call set_classes() or add '
                 "dict(type='ClassSetHook') to custom_hooks (it is in "
                 'configs/_base_/default_runtime.py).')
-        feats = self.extract_feat(inputs)
+        feats = self.cached_features(data_samples)
+        if feats is None:
+            feats = self.extract_feat(inputs)
         output = self.learner(self.backbone, feats)
         if mode == 'tensor':
             return output.logits
@@ -202,6 +208,34 @@ class PromptClassifier(BaseModel):
             return self._predictions(output.logits, feats.pooled,
                                      data_samples)
         raise ValueError(f'Invalid mode {mode!r}')
+
+    def cached_features(self,
+                        data_samples: Optional[dict]) -> Optional[Features]:
+        """The batch's frozen features from the feature cache it names.
+
+        Args:
+            data_samples (dict, optional): a batch's targets; batches packed
+                by ``CachedFeatureInputs`` carry ``feature_cache`` (the
+                cache's name, per sample), ``sample_idx`` (rows) and
+                ``feature_view`` (0: image, 1: its flip).
+
+        Returns:
+            Features: float32 features on the model's device, or None when
+            the batch names no cache (its images are encoded).
+        """
+        names = (data_samples or {}).get('feature_cache')
+        if names is None:
+            return None
+        if len(set(names)) != 1 or names[0] not in self.feature_caches:
+            raise KeyError(
+                f'batch names feature caches {sorted(set(names))}, but the '
+                f'model holds {sorted(self.feature_caches)}: '
+                'CachedFeatureInputs is only for datasets that '
+                'FeatureCacheHook prepared.')
+        return self.feature_caches[names[0]].features(
+            data_samples['sample_idx'], data_samples['feature_view'],
+            self.backbone.token_embedding.weight.device,
+            self.learner.needs_dense_features)
 
     def loss(self, output: LearnerOutput, labels: Tensor) -> Dict[str, Tensor]:
         """Base loss, the learner's own terms and the calibrators' terms.

@@ -7,11 +7,13 @@ backbone owns the frozen encoders; the learner owns the trainable
 parameters.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+T = TypeVar('T')
 
 
 @dataclass
@@ -181,6 +183,13 @@ class BasePromptLearner(nn.Module):
 
     #: Whether :meth:`forward` needs dense token features.
     needs_dense_features: bool = False
+    #: Whether the class text features depend on the image (CoCoOp); such
+    #: learners encode their prompts for every batch, also when evaluating.
+    image_conditioned: bool = False
+    #: Whether an evaluation encodes the class text once and reuses it for
+    #: every batch (see :meth:`once_per_evaluation`); False re-encodes per
+    #: batch (the reference path of the benchmarks and tests).
+    reuse_eval_text: bool = True
 
     def __init__(self,
                  logit_scale: Optional[float] = None,
@@ -191,6 +200,7 @@ class BasePromptLearner(nn.Module):
         self.logit_bias = None if logit_bias is None else float(logit_bias)
         self.classnames: List[str] = []
         self.base_classnames: List[str] = []
+        self._eval_memo: Optional[tuple] = None
 
     @property
     def can_encode_names(self) -> bool:
@@ -216,6 +226,47 @@ class BasePromptLearner(nn.Module):
         """
         self.classnames = list(classnames)
         self.base_classnames = list(base_classnames or classnames)
+        self._eval_memo = None
+
+    def train(self, mode: bool = True) -> 'BasePromptLearner':
+        """Set the mode; forget the text features of the last evaluation."""
+        self._eval_memo = None
+        return super().train(mode)
+
+    def _text_state(self, backbone) -> tuple:
+        """What the class text features depend on: the backbone, the names
+        and every parameter (its storage and in-place version, which an
+        optimizer step or ``load_state_dict`` bumps)."""
+        params = tuple((p.data_ptr(), p._version) for p in self.parameters())
+        return id(backbone), tuple(self.classnames), params
+
+    def once_per_evaluation(self, backbone, compute: Callable[[], T]) -> T:
+        """``compute()`` once per evaluation, reused for later batches.
+
+        Class text features of an image-independent learner are the same for
+        every batch of an evaluation, so the text transformer runs for the
+        first batch only. The result is kept while the learner is in eval
+        mode under ``torch.no_grad`` and the backbone, class names and
+        parameters are unchanged; :meth:`train` and :meth:`set_classes`
+        drop it. Each process of a distributed run keeps its own copy
+        (evaluation involves no collective here). While training, with
+        gradients enabled, for image-conditioned learners or with
+        ``reuse_eval_text = False``, ``compute()`` runs every call.
+
+        Args:
+            backbone: the frozen :class:`CLIPBackbone` the features use.
+            compute (Callable): computes the class text features.
+
+        Returns:
+            what ``compute()`` returns.
+        """
+        if self.training or torch.is_grad_enabled() or \
+                self.image_conditioned or not self.reuse_eval_text:
+            return compute()
+        state = self._text_state(backbone)
+        if self._eval_memo is None or self._eval_memo[0] != state:
+            self._eval_memo = (state, compute())
+        return self._eval_memo[1]
 
     def class_features(self, backbone, features: Features) -> Tensor:
         """Tuned class text features ``(C, D)`` or per image ``(B, C, D)``."""
@@ -277,8 +328,8 @@ class BasePromptLearner(nn.Module):
 
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Cosine logits of every image against every class."""
-        text = F.normalize(
-            self.class_features(backbone, features).float(), dim=-1)
+        text = self.once_per_evaluation(backbone, lambda: F.normalize(
+            self.class_features(backbone, features).float(), dim=-1))
         image = F.normalize(features.pooled.float(), dim=-1)
         return LearnerOutput(self.scores(backbone, image, text), text)
 

@@ -43,6 +43,8 @@ class CoCoOp(CoOp):
             the official CoCoOp has none).
     """
 
+    image_conditioned = True
+
     def __init__(self,
                  backbone,
                  n_ctx: int = 4,

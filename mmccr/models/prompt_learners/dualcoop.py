@@ -111,7 +111,8 @@ class DualCoOp(ContextPromptLearner):
 
     def forward(self, backbone, features: Features) -> LearnerOutput:
         """Logits ``z+ − z−`` ``(B, C)`` from region-aggregated scores."""
-        pos, neg = self.prompt_features(backbone)  # (C, D) each
+        pos, neg = self.once_per_evaluation(
+            backbone, lambda: self.prompt_features(backbone))  # (C, D) each
         regions, mask = unit_regions(features, self.include_global,
                                      'DualCoOp')  # (B, R, D), (B, R)
         cos_pos = regions @ pos.t()  # (B, R, C)
