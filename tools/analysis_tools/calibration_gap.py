@@ -12,30 +12,19 @@ run, from the stored metrics. Writes ``calibration_gap.png``,
 import argparse
 import json
 import math
-import os.path as osp
 
-from mmccr.apis.store import record_name, select_records
+from mmccr.apis.figure_tools import figure_parser, figure_records, write_figure
+from mmccr.apis.store import record_name
 from mmccr.evaluation.comparison import metric_key
-from mmccr.utils.io import atomic_write_bytes
-from mmccr.visualization.figures import (
-    plot_calibration_gap,
-    rows_to_csv,
-    save_png,
-)
+from mmccr.visualization.figures import plot_calibration_gap
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('store', help='results.jsonl of tools/run_grid.py')
-    parser.add_argument('--runs', nargs='+', default=(),
-                        help='run ids (default: every run of --seed)')
-    parser.add_argument('--seed', type=int, default=1)
+    parser = figure_parser(__doc__.split('\n')[0])
     parser.add_argument('--groups', nargs='+',
                         default=['head', 'medium', 'tail', 'new'],
                         help='class groups of the ECE bars')
-    parser.add_argument('--out-dir',
-                        help='default: figures/ beside the store')
     return parser
 
 
@@ -66,27 +55,18 @@ def run_data(record: dict, groups) -> dict:
 def main(argv=None) -> list:
     """Write the figure and its CSVs; return their paths."""
     args = build_parser().parse_args(argv)
-    records = select_records(args.store, args.runs, args.seed)
-    if not records:
-        raise SystemExit(f'{args.store}: no finished runs of seed '
-                         f'{args.seed}')
+    records = figure_records(args)
     runs = [run_data(r, args.groups) for r in records]
-    out_dir = args.out_dir or osp.join(osp.dirname(osp.abspath(args.store)),
-                                       'figures')
-    paths = [osp.join(out_dir, f) for f in (
-        'calibration_gap.png', 'calibration_gap.csv', 'group_ece.csv')]
-    save_png(plot_calibration_gap(runs, args.groups), paths[0])
     per_class = [dict(run=run['name'], class_name=c,
                       group=run['class_groups'][c], gap=g)
                  for run in runs
                  for c, g in zip(run['classes'], run['gap'], strict=True)]
     per_group = [dict(run=run['name'], group=g, ECE=run['ece'][g])
                  for run in runs for g in args.groups]
-    for path, rows in zip(paths[1:], (per_class, per_group), strict=True):
-        atomic_write_bytes(path, rows_to_csv(rows).encode('utf-8'))
-    for path in paths:
-        print(f'written {path}')
-    return paths
+    return write_figure(args, plot_calibration_gap(runs, args.groups),
+                        'calibration_gap.png',
+                        {'calibration_gap.csv': per_class,
+                         'group_ece.csv': per_group})
 
 
 if __name__ == '__main__':

@@ -12,29 +12,22 @@ classes coloured. Writes ``divergence.png`` and ``divergence.csv``.
 """
 import argparse
 import math
-import os.path as osp
 import tempfile
 
+from mmccr.apis.figure_tools import figure_parser, figure_records, write_figure
 from mmccr.apis.run_model import load_run_model, text_features
-from mmccr.apis.store import record_name, select_records
+from mmccr.apis.store import record_name
 from mmccr.evaluation.geometry import (
     embedding_divergence,
     neighbourhood_preservation,
 )
-from mmccr.utils.io import atomic_write_bytes
-from mmccr.visualization.figures import plot_divergence, rows_to_csv, save_png
+from mmccr.visualization.figures import plot_divergence
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('store', help='results.jsonl of tools/run_grid.py')
-    parser.add_argument('--runs', nargs='+', default=(),
-                        help='run ids (default: every run of --seed)')
-    parser.add_argument('--seed', type=int, default=1)
+    parser = figure_parser(__doc__.split('\n')[0])
     parser.add_argument('--k', type=int, default=5, help='K of NP@K')
-    parser.add_argument('--out-dir',
-                        help='default: figures/ beside the store')
     return parser
 
 
@@ -65,23 +58,13 @@ def class_rows(record: dict, k: int, scratch: str) -> list:
 def main(argv=None) -> list:
     """Write the figure and its CSV; return their paths."""
     args = build_parser().parse_args(argv)
-    records = select_records(args.store, args.runs, args.seed)
-    if not records:
-        raise SystemExit(f'{args.store}: no finished runs of seed '
-                         f'{args.seed}')
-    out_dir = args.out_dir or osp.join(osp.dirname(osp.abspath(args.store)),
-                                       'figures')
+    records = figure_records(args)
     with tempfile.TemporaryDirectory() as scratch:
         runs = [dict(name=record_name(r), rows=class_rows(r, args.k, scratch))
                 for r in records]
-    csv_path = osp.join(out_dir, 'divergence.csv')
-    atomic_write_bytes(csv_path, rows_to_csv(
-        [row for run in runs for row in run['rows']]).encode('utf-8'))
-    png_path = osp.join(out_dir, 'divergence.png')
-    save_png(plot_divergence(runs, args.k), png_path)
-    for path in (png_path, csv_path):
-        print(f'written {path}')
-    return [png_path, csv_path]
+    return write_figure(args, plot_divergence(runs, args.k), 'divergence.png',
+                        {'divergence.csv': [row for run in runs
+                                            for row in run['rows']]})
 
 
 if __name__ == '__main__':

@@ -12,33 +12,22 @@ gap ‖mean image − mean text‖ of the unit-norm embeddings (Liang et al.,
 and ``modality_gap_points.csv`` (the plotted coordinates).
 """
 import argparse
-import os.path as osp
 import tempfile
 
 import torch
 
+from mmccr.apis.figure_tools import figure_parser, figure_records, write_figure
 from mmccr.apis.run_model import image_features, load_run_model, text_features
-from mmccr.apis.store import record_name, select_records
+from mmccr.apis.store import record_name
 from mmccr.evaluation.geometry import modality_gap, pca_2d
-from mmccr.utils.io import atomic_write_bytes
-from mmccr.visualization.figures import (
-    plot_modality_gap,
-    rows_to_csv,
-    save_png,
-)
+from mmccr.visualization.figures import plot_modality_gap
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('store', help='results.jsonl of tools/run_grid.py')
-    parser.add_argument('--runs', nargs='+', default=(),
-                        help='run ids (default: every run of --seed)')
-    parser.add_argument('--seed', type=int, default=1)
+    parser = figure_parser(__doc__.split('\n')[0])
     parser.add_argument('--max-images', type=int, default=300,
                         help='test images to embed (the first ones)')
-    parser.add_argument('--out-dir',
-                        help='default: figures/ beside the store')
     return parser
 
 
@@ -59,10 +48,7 @@ def panel(name: str, images: torch.Tensor, labels: torch.Tensor,
 def main(argv=None) -> list:
     """Write the figure and its CSVs; return their paths."""
     args = build_parser().parse_args(argv)
-    records = select_records(args.store, args.runs, args.seed)
-    if not records:
-        raise SystemExit(f'{args.store}: no finished runs of seed '
-                         f'{args.seed}')
+    records = figure_records(args)
     panels = []
     with tempfile.TemporaryDirectory() as scratch:
         for i, record in enumerate(records):
@@ -74,22 +60,15 @@ def main(argv=None) -> list:
                                     data['labels'], texts['zero_shot']))
             panels.append(panel(record_name(record), data['images'],
                                 data['labels'], texts['tuned']))
-    out_dir = args.out_dir or osp.join(osp.dirname(osp.abspath(args.store)),
-                                       'figures')
-    paths = [osp.join(out_dir, f) for f in (
-        'modality_gap.png', 'modality_gap.csv', 'modality_gap_points.csv')]
-    save_png(plot_modality_gap(panels), paths[0])
     summary = [dict(panel=p['name'], gap=p['gap'], n_pairs=p['n_pairs'])
                for p in panels]
     points = [dict(panel=p['name'], modality=kind, pair=j, pc1=float(x),
                    pc2=float(y))
               for p in panels for kind in ('image', 'text')
               for j, (x, y) in enumerate(p[f'{kind}s'])]
-    for path, rows in zip(paths[1:], (summary, points), strict=True):
-        atomic_write_bytes(path, rows_to_csv(rows).encode('utf-8'))
-    for path in paths:
-        print(f'written {path}')
-    return paths
+    return write_figure(args, plot_modality_gap(panels), 'modality_gap.png',
+                        {'modality_gap.csv': summary,
+                         'modality_gap_points.csv': points})
 
 
 if __name__ == '__main__':
